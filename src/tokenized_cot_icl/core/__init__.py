@@ -1,0 +1,1 @@
+"""Public contract modules: args, data, models, task_card, train."""

@@ -1,0 +1,34 @@
+"""Activations used between and after token-processor layers (numpy, float64)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from tokenized_cot_icl.core.registry import Registry
+
+Activation = Callable[[np.ndarray], np.ndarray]
+ACTIVATIONS: Registry[Activation] = Registry("activation")
+
+LEAKY_RELU_SLOPE = 0.5
+
+
+@ACTIVATIONS.register("identity")
+def identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+@ACTIVATIONS.register("relu")
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+@ACTIVATIONS.register("leaky_relu")
+def leaky_relu(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0.0, x, LEAKY_RELU_SLOPE * x)
+
+
+@ACTIVATIONS.register("silu")
+def silu(x: np.ndarray) -> np.ndarray:
+    return x / (1.0 + np.exp(-x))

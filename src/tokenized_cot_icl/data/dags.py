@@ -1,0 +1,42 @@
+"""DAG strategies: which earlier nodes each chain token reads (the causal structure G).
+
+Node ``j < N`` is input ``j``; node ``N + c`` is chain token ``c``. A strategy returns the
+``(C, M)`` parent array. All randomness comes from one ``rng.random((C, N + C - 1))`` draw of
+sort keys, so the naive reference in the tests can consume exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from tokenized_cot_icl.core.registry import Registry
+
+DagStrategy = Callable[[np.random.Generator, int, int, int], np.ndarray]
+DAG_STRATEGIES: Registry[DagStrategy] = Registry("dag_strategy")
+
+
+def _draw_keys(rng: np.random.Generator, n_inputs: int, chain_length: int) -> np.ndarray:
+    keys = rng.random((chain_length, n_inputs + chain_length - 1))
+    # Row c may only use nodes < N + c; invalid slots sort last.
+    cols = np.arange(keys.shape[1])
+    keys[cols[None, :] >= (n_inputs + np.arange(chain_length))[:, None]] = np.inf
+    return keys
+
+
+@DAG_STRATEGIES.register("random")
+def random_dag(rng: np.random.Generator, n_inputs: int, n_parents: int, chain_length: int) -> np.ndarray:
+    """Each chain token reads M distinct nodes drawn uniformly from all earlier nodes."""
+    keys = _draw_keys(rng, n_inputs, chain_length)
+    return np.argsort(keys, axis=1, kind="stable")[:, :n_parents].astype(np.int64)
+
+
+@DAG_STRATEGIES.register("markov")
+def markov_dag(rng: np.random.Generator, n_inputs: int, n_parents: int, chain_length: int) -> np.ndarray:
+    """Each chain token reads its immediate predecessor plus M-1 random earlier nodes."""
+    keys = _draw_keys(rng, n_inputs, chain_length)
+    previous = n_inputs + np.arange(chain_length) - 1
+    keys[np.arange(chain_length), previous] = np.inf
+    rest = np.argsort(keys, axis=1, kind="stable")[:, : n_parents - 1]
+    return np.concatenate([previous[:, None], rest], axis=1).astype(np.int64)

@@ -1,0 +1,1 @@
+"""Prompt strategies, CoT recipes and evaluation-time transformations."""

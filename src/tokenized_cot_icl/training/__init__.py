@@ -1,0 +1,1 @@
+"""Training: trainer, checkpointing, metric loggers, in-training evaluation."""
