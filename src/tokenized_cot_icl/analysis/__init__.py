@@ -1,0 +1,1 @@
+"""Analysis instruments: coverage, attention-to-DAG recovery, embedding alignment, plots."""

@@ -1,0 +1,50 @@
+"""``cot-icl``: one command, with subcommands contributed by each pipeline stage.
+
+Each stage module listed in ``COMMAND_MODULES`` exposes ``add_commands(subparsers)``; a
+subcommand sets ``func(namespace) -> int | None`` as its handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "tokenized_cot_icl.data.commands",
+    "tokenized_cot_icl.training.commands",
+    "tokenized_cot_icl.inference.commands",
+    "tokenized_cot_icl.analysis.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cot-icl", description="CoT-ICL Lab command line.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:
+                continue
+            raise
+        module.add_commands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    namespace = parser.parse_args(argv)
+    if not getattr(namespace, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(namespace.func(namespace) or 0)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"cot-icl {namespace.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

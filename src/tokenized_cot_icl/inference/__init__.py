@@ -1,0 +1,1 @@
+"""Inference backends, scoring and the evaluator scripts."""
