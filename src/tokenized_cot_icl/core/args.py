@@ -134,6 +134,9 @@ class Args:
         return self.hidden_size // self.num_attention_heads
 
     def replace(self, **changes: Any) -> "Args":
+        """``dataclasses.replace`` that re-derives ``enable_cot`` when the strategy changes."""
+        if "prompt_strategy" in changes and "enable_cot" not in changes:
+            changes["enable_cot"] = None
         return dataclasses.replace(self, **changes)
 
     # ---- serialisation --------------------------------------------------------------------

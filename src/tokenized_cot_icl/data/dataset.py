@@ -1,0 +1,255 @@
+"""Datasets over the generator: on-the-fly training prompts and a materialised eval split."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from tokenized_cot_icl.core.args import IGNORE_INDEX, Args
+from tokenized_cot_icl.data.generator import ChainGenerator, PromptSample
+from tokenized_cot_icl.data.special_tokens import SpecialTokens
+from tokenized_cot_icl.prompts.recipes import RECIPES
+from tokenized_cot_icl.prompts.strategies import RenderedPrompt, get_strategy
+
+Item = dict[str, Any]
+
+
+def pad_token_id(args: Args) -> int:
+    """The reserved pad id with special tokens; 0 otherwise (padding is masked either way)."""
+    return SpecialTokens.for_vocab(args.vocab_size).pad if args.enable_special_tokens else 0
+
+
+def make_item(rendered: RenderedPrompt, parents: np.ndarray) -> Item:
+    ids = torch.from_numpy(np.ascontiguousarray(rendered.input_ids, dtype=np.int64))
+    mask = torch.from_numpy(np.ascontiguousarray(rendered.label_mask))
+    cut = rendered.cut
+    return {
+        "input_ids": ids,
+        "attention_mask": torch.ones_like(ids),
+        "labels": torch.where(mask, ids, IGNORE_INDEX),
+        "adj_list": torch.from_numpy(np.ascontiguousarray(parents, dtype=np.int64)),
+        "num_cot_examples": rendered.num_cot_examples,
+        "num_standard_examples": rendered.num_standard_examples,
+        "cot_eval": {
+            "input_ids": ids[:cut],
+            "attention_mask": torch.ones(cut, dtype=torch.long),
+            "last_example_cot": ids[cut:],
+        },
+    }
+
+
+class PromptRenderer:
+    """Turns generator samples of one split into rendered prompts (shared by both datasets)."""
+
+    def __init__(self, args: Args, split: str, n_prompts: int) -> None:
+        self.args = args
+        self.split = split
+        self.n_prompts = n_prompts
+        self.generator = ChainGenerator(args)
+        self.strategy = get_strategy(args.prompt_strategy)
+        self.special = SpecialTokens.for_vocab(args.vocab_size)
+
+    def cot_probability(self, index: int) -> float:
+        info = self.args.cot_example_prob_recipe_info
+        if info is None:
+            return 1.0 if self.args.enable_cot else 0.0
+        return RECIPES.get(info["type"])(info, index, self.n_prompts)
+
+    def render(self, rng: np.random.Generator, sample: PromptSample, index: int) -> RenderedPrompt:
+        cot_mask = self.strategy.draw_cot_mask(rng, len(sample.inputs), self.cot_probability(index))
+        return self.strategy.render(sample.inputs, sample.chains, cot_mask, self.special)
+
+    def check_index(self, index: int) -> int:
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"dataset index must be an int; got {type(index).__name__}")
+        if index < 0:
+            index += self.n_prompts
+        if not 0 <= index < self.n_prompts:
+            raise IndexError(f"index {index} out of range for {self.split} split of {self.n_prompts} prompts")
+        return int(index)
+
+    def one(self, index: int) -> tuple[RenderedPrompt, PromptSample]:
+        index = self.check_index(index)
+        rng = self.generator.prompt_rng(self.split, index)
+        sample = self.generator.sample(rng)
+        return self.render(rng, sample, index), sample
+
+    def many(self, indices: Sequence[int]) -> list[tuple[RenderedPrompt, PromptSample]]:
+        indices = [self.check_index(i) for i in indices]
+        drawn = self.generator.sample_many(self.split, indices)
+        return [(self.render(rng, sample, i), sample) for i, (rng, sample) in zip(indices, drawn)]
+
+
+class TokenizedDataset(Dataset):
+    """Prompts generated on the fly; item ``i`` is a pure function of ``(args, split, i)``.
+
+    ``len`` is ``n_tasks`` for the train split and ``n_eval_tasks`` for the eval split.
+    ``__getitems__`` is the batch path (DataLoader calls it with a whole batch of indices).
+    """
+
+    def __init__(self, args: Args, split: str = "train") -> None:
+        n = args.n_tasks if split == "train" else args.n_eval_tasks
+        self.args = args
+        self.split = split
+        self.renderer = PromptRenderer(args, split, n)
+
+    @property
+    def generator(self) -> ChainGenerator:
+        return self.renderer.generator
+
+    def __len__(self) -> int:
+        return self.renderer.n_prompts
+
+    def __getitem__(self, index: int) -> Item:
+        rendered, sample = self.renderer.one(index)
+        return make_item(rendered, sample.parents)
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Item]:
+        return [make_item(rendered, sample.parents) for rendered, sample in self.renderer.many(indices)]
+
+
+class EvalTokenizedDataset(Dataset):
+    """The evaluation split, generated once and held compactly as flat arrays.
+
+    ``arrays`` holds ragged data as flat buffers plus offsets; items are rebuilt as views.
+    Chains are kept for every example (also those a standard prompt does not show) so that
+    statistics and analyses see the full generator output.
+    """
+
+    ARRAY_KEYS = (
+        "tokens",
+        "token_offsets",
+        "label_mask",
+        "cut",
+        "parents",
+        "parent_offsets",
+        "parent_shape",
+        "chains",
+        "chain_offsets",
+        "chain_shape",
+        "num_cot_examples",
+    )
+
+    def __init__(
+        self, args: Args, n_tasks: int | None = None, *, arrays: dict[str, np.ndarray] | None = None, progress=True
+    ) -> None:
+        self.args = args
+        if arrays is None:
+            arrays = self._materialise(args, n_tasks or args.n_eval_tasks, progress)
+        missing = [k for k in self.ARRAY_KEYS if k not in arrays]
+        if missing:
+            raise ValueError(f"evaluation set arrays are missing {missing}")
+        self.arrays = arrays
+        self._tokens = torch.from_numpy(arrays["tokens"].astype(np.int64))
+        self._labels = torch.where(torch.from_numpy(arrays["label_mask"]), self._tokens, IGNORE_INDEX)
+        self._parents = torch.from_numpy(arrays["parents"].astype(np.int64))
+
+    @staticmethod
+    def _materialise(args: Args, n: int, progress: bool, chunk: int = 512) -> dict[str, np.ndarray]:
+        renderer = PromptRenderer(args, "eval", n)
+        tokens, masks, cuts, parents, p_shape, chains, c_shape, n_cot = [], [], [], [], [], [], [], []
+        bar = tqdm(total=n, desc="eval set", unit="prompt", disable=not progress, leave=False)
+        for start in range(0, n, chunk):
+            for rendered, sample in renderer.many(range(start, min(n, start + chunk))):
+                tokens.append(rendered.input_ids)
+                masks.append(rendered.label_mask)
+                cuts.append(rendered.cut)
+                parents.append(sample.parents.ravel())
+                p_shape.append(sample.parents.shape)
+                chains.append(sample.chains.ravel())
+                c_shape.append(sample.chains.shape)
+                n_cot.append(rendered.num_cot_examples)
+            bar.update(min(n, start + chunk) - start)
+        bar.close()
+        return {
+            "tokens": np.concatenate(tokens).astype(np.int32),
+            "token_offsets": _offsets(tokens),
+            "label_mask": np.concatenate(masks),
+            "cut": np.asarray(cuts, dtype=np.int64),
+            "parents": np.concatenate(parents).astype(np.int32),
+            "parent_offsets": _offsets(parents),
+            "parent_shape": np.asarray(p_shape, dtype=np.int64).reshape(-1, 2),
+            "chains": np.concatenate(chains).astype(np.int32),
+            "chain_offsets": _offsets(chains),
+            "chain_shape": np.asarray(c_shape, dtype=np.int64).reshape(-1, 2),
+            "num_cot_examples": np.asarray(n_cot, dtype=np.int64),
+        }
+
+    def __len__(self) -> int:
+        return len(self.arrays["cut"])
+
+    def chains(self, index: int) -> np.ndarray:
+        """All chain tokens ``(K, C)`` of prompt ``index``."""
+        a = self.arrays
+        lo, hi = a["chain_offsets"][index], a["chain_offsets"][index + 1]
+        return a["chains"][lo:hi].reshape(a["chain_shape"][index])
+
+    def __getitem__(self, index: int) -> Item:
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for an evaluation set of {n} prompts")
+        index %= n
+        a = self.arrays
+        lo, hi = int(a["token_offsets"][index]), int(a["token_offsets"][index + 1])
+        ids = self._tokens[lo:hi]
+        cut = int(a["cut"][index])
+        plo, phi = int(a["parent_offsets"][index]), int(a["parent_offsets"][index + 1])
+        n_cot = int(a["num_cot_examples"][index])
+        n_examples = int(a["chain_shape"][index][0])
+        return {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "labels": self._labels[lo:hi],
+            "adj_list": self._parents[plo:phi].reshape(*a["parent_shape"][index]),
+            "num_cot_examples": n_cot,
+            "num_standard_examples": n_examples - n_cot,
+            "cot_eval": {
+                "input_ids": ids[:cut],
+                "attention_mask": torch.ones(cut, dtype=torch.long),
+                "last_example_cot": ids[cut:],
+            },
+        }
+
+
+def _offsets(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+
+
+def _left_pad(seqs: list[torch.Tensor], value: int) -> torch.Tensor:
+    width = max((len(s) for s in seqs), default=0)
+    out = torch.full((len(seqs), width), value, dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        if len(seq):
+            out[row, width - len(seq) :] = seq
+    return out
+
+
+def collate_batch(items: list[Item], pad_id: int = 0) -> dict[str, Any]:
+    """Left-pads a list of items (pad id, attention 0, label -100) into a batch."""
+    return {
+        "input_ids": _left_pad([it["input_ids"] for it in items], pad_id),
+        "attention_mask": _left_pad([it["attention_mask"] for it in items], 0),
+        "labels": _left_pad([it["labels"] for it in items], IGNORE_INDEX),
+        "num_cot_examples": torch.tensor([it["num_cot_examples"] for it in items], dtype=torch.long),
+        "num_standard_examples": torch.tensor([it["num_standard_examples"] for it in items], dtype=torch.long),
+        "adj_list": [it["adj_list"] for it in items],
+        "cot_eval": {
+            "input_ids": _left_pad([it["cot_eval"]["input_ids"] for it in items], pad_id),
+            "attention_mask": _left_pad([it["cot_eval"]["attention_mask"] for it in items], 0),
+            "last_example_cot": [it["cot_eval"]["last_example_cot"] for it in items],
+        },
+    }
+
+
+class LeftPadCollator:
+    """Picklable collate function for DataLoader workers."""
+
+    def __init__(self, pad_id: int = 0) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, items: list[Item]) -> dict[str, Any]:
+        return collate_batch(items, self.pad_id)

@@ -1,0 +1,76 @@
+"""Saving and loading evaluation sets in a non-executable format (safetensors + JSON).
+
+``<dir>/eval_set.safetensors`` holds the flat arrays; ``<dir>/eval_set.json`` records the
+format and generator versions and the Args that produced them. Loading refuses a set whose
+versions differ from this code's or whose data-defining Args differ from the caller's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+
+from tokenized_cot_icl.core.args import Args
+from tokenized_cot_icl.data.dataset import EvalTokenizedDataset
+from tokenized_cot_icl.data.generator import GENERATOR_VERSION
+
+FORMAT_VERSION = 1
+ARRAYS_FILE = "eval_set.safetensors"
+META_FILE = "eval_set.json"
+
+
+def save_eval_set(dataset: EvalTokenizedDataset, directory: str | os.PathLike) -> Path:
+    """Writes the set atomically: both files appear together or not at all."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "generator_version": GENERATOR_VERSION,
+        "n_prompts": len(dataset),
+        "args": dataset.args.to_dict(),
+    }
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".tmp-eval-set-") as tmp:
+        save_file(dict(dataset.arrays), os.path.join(tmp, ARRAYS_FILE))
+        Path(tmp, META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+        # The metadata lands last: a set without it is never considered complete.
+        os.replace(os.path.join(tmp, ARRAYS_FILE), directory / ARRAYS_FILE)
+        os.replace(os.path.join(tmp, META_FILE), directory / META_FILE)
+    return directory
+
+
+def load_eval_set(directory: str | os.PathLike, args: Args | None = None) -> EvalTokenizedDataset:
+    """Loads a saved set; with ``args``, refuses it unless the data-defining fields match."""
+    directory = Path(directory)
+    meta_path, arrays_path = directory / META_FILE, directory / ARRAYS_FILE
+    for path in (meta_path, arrays_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no saved evaluation set here (expected {META_FILE} and {ARRAYS_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{meta_path}: unreadable evaluation-set metadata ({err})") from None
+    for key, expected in (("format_version", FORMAT_VERSION), ("generator_version", GENERATOR_VERSION)):
+        if meta.get(key) != expected:
+            raise ValueError(
+                f"{meta_path}: {key} is {meta.get(key)!r} but this code reads {expected}; "
+                "regenerate the evaluation set with this version"
+            )
+    saved_args = Args.from_dict(meta["args"], source=str(meta_path))
+    if args is not None:
+        ours, theirs = args.data_fingerprint(), saved_args.data_fingerprint()
+        diff = {k: (theirs[k], ours[k]) for k in ours if ours[k] != theirs[k]}
+        if diff:
+            detail = ", ".join(f"{k}: saved {a!r} vs requested {b!r}" for k, (a, b) in sorted(diff.items()))
+            raise ValueError(f"{meta_path}: evaluation set was generated with different Args ({detail})")
+    try:
+        arrays = load_file(str(arrays_path))
+    except (SafetensorError, OSError) as err:
+        raise ValueError(f"{arrays_path}: corrupt evaluation-set arrays ({err})") from None
+    if len(arrays.get("cut", ())) != meta.get("n_prompts"):
+        raise ValueError(f"{arrays_path}: holds {len(arrays.get('cut', ()))} prompts, metadata says {meta['n_prompts']}")
+    return EvalTokenizedDataset(saved_args, arrays=arrays)

@@ -1,0 +1,80 @@
+"""The fast, batched generator must produce exactly the tokens of the naive reference."""
+
+import itertools
+
+import pytest
+
+from tokenized_cot_icl.core.args import Args
+from tokenized_cot_icl.core.data import EvalTokenizedDataset, TokenizedDataset
+from tests.data.reference import reference_item
+
+STRATEGIES = [
+    dict(prompt_strategy="standard"),
+    dict(prompt_strategy="cot"),
+    dict(prompt_strategy="standard_special_token", enable_special_tokens=True),
+    dict(prompt_strategy="cot_special_token", enable_special_tokens=True),
+    dict(
+        prompt_strategy="hybrid_special_token",
+        enable_special_tokens=True,
+        cot_example_prob_recipe_info={"type": "power_law", "alpha": 0.5, "scale": 0.9, "initial_prob": 0.05},
+    ),
+]
+GENERATOR_VARIANTS = [
+    dict(activation=act, H_num_layers=layers)
+    for act, layers in itertools.product(["identity", "relu", "leaky_relu", "silu"], [1, 2, 3])
+] + [
+    dict(ablation_fixed_H=True),
+    dict(ablation_fixed_H=True, num_unique_H=3, H_num_layers=2),
+    dict(ablation_fixed_dag=True),
+    dict(dag_strategy="markov", activation="silu"),
+    dict(n_inputs=(3, 5, 6), n_parents=(2, 4), chain_length=(1, 3, 4), n_examples=(2, 5)),
+    dict(n_inputs=(3, 5), n_parents=5, ablation_fixed_dag=True, ablation_fixed_H=True, num_unique_H=2),
+    dict(data_initializer_range=0.3, n_dims=4, vocab_size=40),
+]
+
+
+def _base(**overrides):
+    kwargs = dict(vocab_size=96, n_dims=6, n_inputs=4, n_parents=3, chain_length=3, n_examples=5, n_tasks=50)
+    kwargs.update(n_eval_tasks=20, seed=7)
+    kwargs.update(overrides)
+    return Args(**kwargs)
+
+
+def _assert_matches(item, ref):
+    assert item["input_ids"].tolist() == ref["input_ids"]
+    assert item["labels"].tolist() == ref["labels"]
+    assert item["adj_list"].tolist() == ref["adj_list"]
+    assert item["cot_eval"]["input_ids"].tolist() == ref["input_ids"][: ref["cut"]]
+    assert item["cot_eval"]["last_example_cot"].tolist() == ref["input_ids"][ref["cut"] :]
+    assert item["num_cot_examples"] == ref["num_cot_examples"]
+    assert item["num_standard_examples"] == ref["num_standard_examples"]
+
+
+@pytest.mark.parametrize("variant", GENERATOR_VARIANTS, ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: s["prompt_strategy"])
+def test_fast_path_matches_naive_reference(strategy, variant):
+    args = _base(**strategy, **variant)
+    dataset = TokenizedDataset(args)
+    indices = [0, 1, 7, 49]
+    batched = dataset.__getitems__(indices)
+    for index, from_batch in zip(indices, batched):
+        ref = reference_item(args, "train", index)
+        _assert_matches(dataset[index], ref)
+        _assert_matches(from_batch, ref)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES[1::2], ids=lambda s: s["prompt_strategy"])
+def test_eval_split_matches_reference_and_materialised_set(strategy):
+    args = _base(**strategy, n_inputs=(3, 4), chain_length=(2, 3))
+    materialised = EvalTokenizedDataset(args, progress=False)
+    for index in range(len(materialised)):
+        ref = reference_item(args, "eval", index)
+        _assert_matches(materialised[index], ref)
+        assert materialised.chains(index).tolist() == ref["chains"]
+
+
+def test_larger_vocab_matches_reference():
+    args = Args(vocab_size=4096, n_dims=10, n_inputs=4, n_parents=4, chain_length=2, n_examples=8, n_tasks=5)
+    dataset = TokenizedDataset(args.replace(prompt_strategy="cot"))
+    for index in range(5):
+        _assert_matches(dataset[index], reference_item(dataset.args, "train", index))
