@@ -110,7 +110,9 @@ def reference_item(args, split: str, index: int) -> dict:
         chains.append(nodes[N:])
 
     strategy = args.prompt_strategy
-    prob = _recipe_prob(args.cot_example_prob_recipe_info, index, args.n_tasks if split == "train" else args.n_eval_tasks)
+    prob = _recipe_prob(
+        args.cot_example_prob_recipe_info, index, args.n_tasks if split == "train" else args.n_eval_tasks
+    )
     flips = rng.random(K) < prob if strategy == "hybrid_special_token" else None
     s = {"pad": V - 1, "bos": V - 2, "eos": V - 3, "in_s": V - 4, "in_e": V - 5, "think_s": V - 6}
     s.update({"think_e": V - 7, "ans_s": V - 8, "ans_e": V - 9})

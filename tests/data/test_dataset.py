@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from tests.core.test_args import README_ARGS
 from tokenized_cot_icl.core.args import IGNORE_INDEX, Args
 from tokenized_cot_icl.core.data import EvalTokenizedDataset, LeftPadCollator, TokenizedDataset, collate_batch
-from tests.core.test_args import README_ARGS
 
 
 def _digest(dataset, indices):
@@ -42,7 +42,9 @@ def test_items_are_pure_functions_of_args_split_index():
     a, b = TokenizedDataset(args), TokenizedDataset(args)
     forward = _digest(a, range(64))
     assert forward == _digest(b, range(64))
-    assert [a[i]["input_ids"].tolist() for i in reversed(range(64))][::-1] == [b[i]["input_ids"].tolist() for i in range(64)]
+    assert [a[i]["input_ids"].tolist() for i in reversed(range(64))][::-1] == [
+        b[i]["input_ids"].tolist() for i in range(64)
+    ]
     assert forward != _digest(TokenizedDataset(args.replace(seed=43)), range(64))
     assert _digest(TokenizedDataset(args, "eval"), range(16)) != _digest(a, range(16))
     assert _digest(TokenizedDataset(args, "eval"), range(16)) != _digest(

@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
+from tests.data.reference import reference_item
 from tokenized_cot_icl.core.args import Args
 from tokenized_cot_icl.core.data import EvalTokenizedDataset, TokenizedDataset
-from tests.data.reference import reference_item
 
 STRATEGIES = [
     dict(prompt_strategy="standard"),

@@ -7,7 +7,12 @@ from tokenized_cot_icl.data.special_tokens import SpecialTokens
 from tokenized_cot_icl.prompts.transformations import apply_transformations
 
 ARGS = Args(
-    vocab_size=64, n_examples=5, chain_length=3, prompt_strategy="cot_special_token", enable_special_tokens=True, n_tasks=4
+    vocab_size=64,
+    n_examples=5,
+    chain_length=3,
+    prompt_strategy="cot_special_token",
+    enable_special_tokens=True,
+    n_tasks=4,
 )
 S = SpecialTokens.for_vocab(64)
 

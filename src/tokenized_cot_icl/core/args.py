@@ -8,10 +8,12 @@ same dict is what run directories, checkpoints and metric loggers record.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 
 IGNORE_INDEX = -100
 
@@ -133,7 +135,7 @@ class Args:
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
 
-    def replace(self, **changes: Any) -> "Args":
+    def replace(self, **changes: Any) -> Args:
         """``dataclasses.replace`` that re-derives ``enable_cot`` when the strategy changes."""
         if "prompt_strategy" in changes and "enable_cot" not in changes:
             changes["enable_cot"] = None
@@ -148,11 +150,13 @@ class Args:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> "Args":
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> Args:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"{source}: unknown Args field(s) {unknown}; see tokenized_cot_icl.core.args.Args")
+            hints = [difflib.get_close_matches(name, known, n=1) for name in unknown]
+            hint = "".join(f" (did you mean {h[0]!r}?)" for h in hints if h)
+            raise ValueError(f"{source}: unknown Args field(s) {unknown}{hint}; see tokenized_cot_icl.core.args.Args")
         kwargs = dict(data)
         for name in DIVERSITY_FIELDS:
             if isinstance(kwargs.get(name), list):
@@ -163,7 +167,7 @@ class Args:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str, source: str = "config") -> "Args":
+    def from_json(cls, text: str, source: str = "config") -> Args:
         return cls.from_dict(json.loads(text), source=source)
 
     def data_fingerprint(self) -> dict[str, Any]:

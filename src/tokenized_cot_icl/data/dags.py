@@ -7,7 +7,7 @@ sort keys, so the naive reference in the tests can consume exactly the same numb
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

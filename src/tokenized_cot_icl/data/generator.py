@@ -127,13 +127,16 @@ class ChainGenerator:
         rows = np.arange(b)[:, None, None]
         examples = np.arange(k)[None, :, None]
         layers = weights.shape[2]
+        m = parents.shape[2]
         for pos in range(c):
             z = self.embedding[nodes[rows, examples, parents[:, pos][:, None, :]]]  # (B, K, M, d)
+            # One (K*M x d) @ (d x d) product per prompt, not one tiny product per example.
+            z = z.reshape(b, k * m, -1)
             for layer in range(layers):
-                z = z @ weights[:, pos, layer][:, None]
+                z = z @ weights[:, pos, layer]
                 if layer < layers - 1:
                     z = self.activation(z)
-            h = self.activation(z.mean(axis=2))  # (B, K, d)
+            h = self.activation(z.reshape(b, k, m, -1).mean(axis=2))  # (B, K, d)
             nodes[:, :, n + pos] = self.argmax_tokens(h.reshape(b * k, -1)).reshape(b, k)
         return nodes[:, :, n:]
 

@@ -20,7 +20,7 @@ class SpecialTokens:
     answer_end: int
 
     @classmethod
-    def for_vocab(cls, vocab_size: int) -> "SpecialTokens":
+    def for_vocab(cls, vocab_size: int) -> SpecialTokens:
         v = vocab_size
         return cls(
             pad=v - 1,

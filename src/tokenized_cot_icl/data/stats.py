@@ -41,7 +41,9 @@ class DatasetStatistics:
             "num_standard_examples": self.num_standard_examples,
             "prompt_length_mean": round(float(lengths.mean()), 2),
             "prompt_length_max": int(lengths.max()),
-            "top_chain_token_share": round(float(self.chain_token_counts.max() / max(1, self.chain_token_counts.sum())), 6),
+            "top_chain_token_share": round(
+                float(self.chain_token_counts.max() / max(1, self.chain_token_counts.sum())), 6
+            ),
         }
 
 

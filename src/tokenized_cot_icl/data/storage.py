@@ -72,5 +72,7 @@ def load_eval_set(directory: str | os.PathLike, args: Args | None = None) -> Eva
     except (SafetensorError, OSError) as err:
         raise ValueError(f"{arrays_path}: corrupt evaluation-set arrays ({err})") from None
     if len(arrays.get("cut", ())) != meta.get("n_prompts"):
-        raise ValueError(f"{arrays_path}: holds {len(arrays.get('cut', ()))} prompts, metadata says {meta['n_prompts']}")
+        raise ValueError(
+            f"{arrays_path}: holds {len(arrays.get('cut', ()))} prompts, metadata says {meta['n_prompts']}"
+        )
     return EvalTokenizedDataset(saved_args, arrays=arrays)

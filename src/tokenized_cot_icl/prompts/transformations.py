@@ -7,7 +7,8 @@ seeded from ``(seed, index)``, so a transformed evaluation set is reproducible.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch

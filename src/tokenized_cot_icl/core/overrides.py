@@ -1,0 +1,47 @@
+"""Building Args from the command line: ``--args-json FILE`` and repeated ``--set field=value``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tokenized_cot_icl.core.args import Args
+
+
+def add_args_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--args-json", metavar="FILE", help="JSON file of Args fields (e.g. a run's args.json)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one Args field; VALUE is JSON (numbers, true/false, [3, 4] for tuples) or a bare string",
+    )
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise ValueError(f"--set expects FIELD=VALUE; got {text!r}")
+    name, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return name.strip(), value
+
+
+def args_from_namespace(namespace: argparse.Namespace, base: Args | None = None) -> Args:
+    data = base.to_dict() if base is not None else {}
+    if getattr(namespace, "args_json", None):
+        path = Path(namespace.args_json)
+        try:
+            data.update(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: cannot read Args JSON ({err})") from None
+    explicit = dict(parse_override(text) for text in getattr(namespace, "overrides", []))
+    if "prompt_strategy" in explicit and "enable_cot" not in explicit:
+        data.pop("enable_cot", None)
+    data.update(explicit)
+    return Args.from_dict(data, source="--set/--args-json")

@@ -1,0 +1,68 @@
+"""``cot-icl data ...``: look at generated prompts, their statistics, and save eval sets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tokenized_cot_icl.core.overrides import add_args_options, args_from_namespace
+
+
+def _show(ns: argparse.Namespace) -> int:
+    from tokenized_cot_icl.core.data import TokenizedDataset
+    from tokenized_cot_icl.data.stats import dataset_statistics
+
+    args = args_from_namespace(ns)
+    dataset = TokenizedDataset(args, split=ns.split)
+    print(dataset[ns.index])
+    n = min(ns.n_stats, len(dataset))
+    if n:
+        print(f"statistics over the first {n} {ns.split} prompts:")
+        print(json.dumps(dataset_statistics(args, n, split=ns.split, progress=True).summary(), indent=2))
+    return 0
+
+
+def _stats(ns: argparse.Namespace) -> int:
+    from tokenized_cot_icl.data.stats import dataset_statistics, eval_set_statistics
+    from tokenized_cot_icl.data.storage import load_eval_set
+
+    if ns.eval_set:
+        stats = eval_set_statistics(load_eval_set(ns.eval_set))
+    else:
+        stats = dataset_statistics(args_from_namespace(ns), ns.n, split=ns.split, progress=True)
+    print(json.dumps(stats.summary(), indent=2))
+    return 0
+
+
+def _save_eval(ns: argparse.Namespace) -> int:
+    from tokenized_cot_icl.core.data import EvalTokenizedDataset
+    from tokenized_cot_icl.data.storage import save_eval_set
+
+    args = args_from_namespace(ns)
+    directory = save_eval_set(EvalTokenizedDataset(args), ns.out)
+    print(f"saved {args.n_eval_tasks} evaluation prompts to {directory}")
+    return 0
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser("data", help="generate, inspect and save synthetic CoT-ICL data")
+    sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+
+    show = sub.add_parser("show", help="print one item and statistics of a configuration")
+    add_args_options(show)
+    show.add_argument("--index", type=int, default=0, help="item index (default 0)")
+    show.add_argument("--split", choices=["train", "eval"], default="train")
+    show.add_argument("--n-stats", type=int, default=1000, help="prompts to compute statistics over (0: none)")
+    show.set_defaults(func=_show)
+
+    stats = sub.add_parser("stats", help="TokenCoverage and example counts of a configuration or saved set")
+    add_args_options(stats)
+    stats.add_argument("--n", type=int, default=1000, help="number of prompts (default 1000)")
+    stats.add_argument("--split", choices=["train", "eval"], default="train")
+    stats.add_argument("--eval-set", metavar="DIR", help="a saved evaluation set instead of a configuration")
+    stats.set_defaults(func=_stats)
+
+    save = sub.add_parser("save-eval", help="materialise the eval split and save it (safetensors + JSON)")
+    add_args_options(save)
+    save.add_argument("--out", required=True, metavar="DIR", help="directory to write")
+    save.set_defaults(func=_save_eval)
