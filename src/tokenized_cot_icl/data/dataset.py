@@ -25,13 +25,14 @@ def pad_token_id(args: Args) -> int:
 
 
 def make_item(rendered: RenderedPrompt, parents: np.ndarray) -> Item:
-    ids = torch.from_numpy(np.ascontiguousarray(rendered.input_ids, dtype=np.int64))
-    mask = torch.from_numpy(np.ascontiguousarray(rendered.label_mask))
+    raw = np.ascontiguousarray(rendered.input_ids, dtype=np.int64)
+    ids = torch.from_numpy(raw)
     cut = rendered.cut
     return {
         "input_ids": ids,
         "attention_mask": torch.ones_like(ids),
-        "labels": torch.where(mask, ids, IGNORE_INDEX),
+        # numpy's where is ~15x cheaper than torch.where at these sizes
+        "labels": torch.from_numpy(np.where(rendered.label_mask, raw, IGNORE_INDEX)),
         "adj_list": torch.from_numpy(np.ascontiguousarray(parents, dtype=np.int64)),
         "num_cot_examples": rendered.num_cot_examples,
         "num_standard_examples": rendered.num_standard_examples,
@@ -41,6 +42,40 @@ def make_item(rendered: RenderedPrompt, parents: np.ndarray) -> Item:
             "last_example_cot": ids[cut:],
         },
     }
+
+
+def make_items(pairs: list[tuple[RenderedPrompt, PromptSample]]) -> list[Item]:
+    """Items of a whole batch built from three shared buffers.
+
+    One ``torch.from_numpy`` per batch instead of three per item (each costs ~8 us here);
+    the items are views into the shared buffers.
+    """
+    if not pairs:
+        return []
+    raw = np.concatenate([r.input_ids for r, _ in pairs]).astype(np.int64, copy=False)
+    labels = torch.from_numpy(np.where(np.concatenate([r.label_mask for r, _ in pairs]), raw, IGNORE_INDEX))
+    parents = torch.from_numpy(np.concatenate([s.parents.ravel() for _, s in pairs]).astype(np.int64, copy=False))
+    ids, ones = torch.from_numpy(raw), torch.ones(len(raw), dtype=torch.long)
+    items, lo, plo = [], 0, 0
+    for rendered, sample in pairs:
+        hi, phi, cut = lo + len(rendered.input_ids), plo + sample.parents.size, rendered.cut
+        items.append(
+            {
+                "input_ids": ids[lo:hi],
+                "attention_mask": ones[lo:hi],
+                "labels": labels[lo:hi],
+                "adj_list": parents[plo:phi].view(sample.parents.shape),
+                "num_cot_examples": rendered.num_cot_examples,
+                "num_standard_examples": rendered.num_standard_examples,
+                "cot_eval": {
+                    "input_ids": ids[lo : lo + cut],
+                    "attention_mask": ones[lo : lo + cut],
+                    "last_example_cot": ids[lo + cut : hi],
+                },
+            }
+        )
+        lo, plo = hi, phi
+    return items
 
 
 class PromptRenderer:
@@ -110,7 +145,7 @@ class TokenizedDataset(Dataset):
         return make_item(rendered, sample.parents)
 
     def __getitems__(self, indices: Sequence[int]) -> list[Item]:
-        return [make_item(rendered, sample.parents) for rendered, sample in self.renderer.many(indices)]
+        return make_items(self.renderer.many(indices))
 
 
 class EvalTokenizedDataset(Dataset):

@@ -155,10 +155,10 @@ class ChainGenerator:
         return out
 
     def sample_many(self, split: str, indices) -> list[tuple[np.random.Generator, PromptSample]]:
-        """The batch path: per-prompt draws, then one chain computation per shape group."""
+        """The batch path: per-prompt draws, then chain computation per shape group."""
         drawn = []
         groups: dict[tuple[int, int, int, int], list[int]] = {}
-        for slot, index in enumerate(indices):
+        for slot, index in enumerate(indices):  # each index draws from its own stream
             rng = self.prompt_rng(split, index)
             n, m, c, k = self.draw_shape(rng)
             parents = self.draw_parents(rng, n, m, c)
@@ -167,13 +167,14 @@ class ChainGenerator:
             drawn.append((rng, inputs, parents, weights))
             groups.setdefault((n, m, c, k), []).append(slot)
         samples: list = [None] * len(drawn)
-        for slots in groups.values():
-            chains = self.compute_chains(
-                np.stack([drawn[s][1] for s in slots]),
-                np.stack([drawn[s][2] for s in slots]),
-                np.stack([drawn[s][3] for s in slots]),
-            )
-            for s, chain in zip(slots, chains):
-                rng, inputs, parents, _ = drawn[s]
-                samples[s] = (rng, PromptSample(inputs=inputs, chains=chain, parents=parents))
+        for (_, m, _, k), group in groups.items():
+            # Sub-batches keep the gathered (B, K, M, d) block cache-sized and below glibc's
+            # mmap threshold (a larger fresh array page-faults on every call).
+            per_chunk = max(1, SCRATCH_ELEMENTS // (k * m * self.args.n_dims))
+            for start in range(0, len(group), per_chunk):
+                slots = group[start : start + per_chunk]
+                chains = self.compute_chains(*(np.stack([drawn[s][j] for s in slots]) for j in (1, 2, 3)))
+                for s, chain in zip(slots, chains):
+                    rng, inputs, parents, _ = drawn[s]
+                    samples[s] = (rng, PromptSample(inputs=inputs, chains=chain, parents=parents))
         return samples
