@@ -1,0 +1,179 @@
+"""Checkpoints that resume exactly and never look complete when they are not.
+
+``checkpoints/<step>/`` holds the model as a plain ``save_pretrained`` directory (safetensors,
+loadable by ``AutoModelForCausalLM.from_pretrained`` and vLLM), ``optimizer.pt`` and
+``scheduler.pt`` (state dicts, read back with ``weights_only=True``), ``trainer_state.json``
+(step, epoch, data position, logger state) and ``rng_rank<r>.pt`` (python, numpy and torch RNG
+states of each rank). Everything is written into ``checkpoints/.tmp-<step>``; a ``COMPLETE``
+marker is written last and the directory is then renamed, so a crash mid-write leaves only a
+``.tmp-*`` directory that resume ignores.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from tokenized_cot_icl.training.distributed import DistributedContext, barrier
+
+COMPLETE_MARKER = "COMPLETE"
+TRAINER_STATE = "trainer_state.json"
+OPTIMIZER_STATE = "optimizer.pt"
+SCHEDULER_STATE = "scheduler.pt"
+MODEL_WEIGHTS = "model.safetensors"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read (the message names the file and the problem)."""
+
+
+def rng_state() -> dict[str, Any]:
+    """RNG states as plain lists and tensors, so they load with ``weights_only=True``."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": _to_lists(random.getstate()),
+        "numpy": {"name": name, "keys": keys.tolist(), "pos": pos, "has_gauss": has_gauss, "cached": cached},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["name"], np.asarray(n["keys"], dtype=np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _to_lists(value: Any) -> Any:
+    return [_to_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+class Checkpointer:
+    """Saves and restores the model, optimizer, scheduler, trainer state and RNG states of a run."""
+
+    def __init__(self, run_dir: Path, ctx: DistributedContext, keep_last: int) -> None:
+        self.root = Path(run_dir) / "checkpoints"
+        self.ctx = ctx
+        self.keep_last = keep_last
+
+    # ---- discovery --------------------------------------------------------------------------
+    def complete_steps(self) -> list[int]:
+        if not self.root.is_dir():
+            return []
+        steps = []
+        for path in self.root.iterdir():
+            if path.is_dir() and path.name.isdigit() and (path / COMPLETE_MARKER).exists():
+                steps.append(int(path.name))
+        return sorted(steps)
+
+    def latest(self) -> Path | None:
+        steps = self.complete_steps()
+        return self.root / str(steps[-1]) if steps else None
+
+    # ---- saving -----------------------------------------------------------------------------
+    def save(self, step: int, model, optimizer, scheduler, trainer_state: dict[str, Any]) -> Path:
+        """Collective: every rank calls it (each writes its RNG state); rank 0 writes the rest."""
+        tmp = self.root / f".tmp-{step}"
+        final = self.root / str(step)
+        if self.ctx.is_main:
+            self.root.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+        barrier(self.ctx)
+        torch.save(rng_state(), tmp / f"rng_rank{self.ctx.rank}.pt")
+        if self.ctx.is_main:
+            model.save_pretrained(tmp, safe_serialization=True)
+            torch.save(optimizer.state_dict(), tmp / OPTIMIZER_STATE)
+            torch.save(scheduler.state_dict(), tmp / SCHEDULER_STATE)
+            state = {**trainer_state, "step": step, "world_size": self.ctx.world_size}
+            (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        barrier(self.ctx)
+        if self.ctx.is_main:
+            (tmp / COMPLETE_MARKER).write_text(f"{step}\n")
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
+            self._prune()
+        barrier(self.ctx)
+        return final
+
+    def _prune(self) -> None:
+        for step in self.complete_steps()[: -self.keep_last]:
+            shutil.rmtree(self.root / str(step), ignore_errors=True)
+
+    # ---- loading ----------------------------------------------------------------------------
+    def load(self, path: Path, model, optimizer, scheduler) -> dict[str, Any]:
+        """Restores everything in place and returns the trainer state."""
+        state = self._read_json(path / TRAINER_STATE)
+        saved_world = state.get("world_size")
+        if saved_world != self.ctx.world_size:
+            raise CheckpointError(
+                f"checkpoint {path} was written by {saved_world} processes; resume it with the same "
+                f"number of processes (now {self.ctx.world_size}) so the data shards line up"
+            )
+        load_model_weights(model, path)
+        optimizer.load_state_dict(self._read_torch(path / OPTIMIZER_STATE))
+        scheduler.load_state_dict(self._read_torch(path / SCHEDULER_STATE))
+        set_rng_state(self._read_torch(path / f"rng_rank{self.ctx.rank}.pt"))
+        return state
+
+    @staticmethod
+    def _read_json(path: Path) -> dict[str, Any]:
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise CheckpointError(f"corrupt checkpoint: {path} is missing") from None
+        except (OSError, ValueError) as err:
+            raise CheckpointError(f"corrupt checkpoint: {path} cannot be read as JSON ({err})") from err
+
+    @staticmethod
+    def _read_torch(path: Path) -> Any:
+        if not path.exists():
+            raise CheckpointError(f"corrupt checkpoint: {path} is missing")
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises many types for damaged files
+            raise CheckpointError(f"corrupt checkpoint: {path} cannot be loaded ({type(err).__name__}: {err})") from err
+
+
+def load_model_weights(model, directory: Path) -> None:
+    """Loads ``model.safetensors`` of a save_pretrained directory into ``model`` (tied weights allowed)."""
+    path = Path(directory) / MODEL_WEIGHTS
+    if not path.exists():
+        raise CheckpointError(f"corrupt checkpoint: {path} is missing")
+    try:
+        weights = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"corrupt checkpoint: {path} cannot be read ({err})") from err
+    result = model.load_state_dict(weights, strict=False)
+    tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()
+    missing = set(result.missing_keys) - tied
+    if missing or result.unexpected_keys:
+        raise CheckpointError(
+            f"corrupt checkpoint: {path} does not match the model "
+            f"(missing {sorted(missing)[:5]}, unexpected {sorted(result.unexpected_keys)[:5]})"
+        )
+
+
+def save_final_model(model, run_dir: Path) -> Path:
+    """``final_model/`` via a temporary directory and a rename (rank 0 only)."""
+    final = Path(run_dir) / "final_model"
+    tmp = Path(run_dir) / ".tmp-final_model"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final

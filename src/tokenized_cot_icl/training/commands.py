@@ -1,0 +1,179 @@
+"""``cot-icl cards ...``, ``cot-icl train`` and ``cot-icl quickstart``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tokenized_cot_icl.core import task_card as tc
+from tokenized_cot_icl.core.args import Args
+
+QUICKSTART_CARD = "quickstart"
+
+
+# ---- task card selection -----------------------------------------------------------------
+def add_card_options(parser: argparse.ArgumentParser, key_required: bool = True) -> None:
+    parser.add_argument(
+        "--task_card",
+        "--task-card",
+        default=None,
+        metavar="NAME|PATH",
+        help="a card in task_cards/ by name (e.g. quickstart) or a path to a TOML card; "
+        "default: TASK_CARD of tokenized_cot_icl.core.task_card (task_cards/default.toml)",
+    )
+    parser.add_argument(
+        "--task_card_key", "--task-card-key", type=int, default=0 if not key_required else None, required=key_required,
+        metavar="KEY", help="index into the card's expanded grid (see `cot-icl cards list`)",
+    )  # fmt: skip
+
+
+def select(card_name: str | None, key: int) -> tuple[Args, str]:
+    """The Args at ``key`` and the card's display name."""
+    card = tc.TASK_CARD if card_name is None else tc.load_task_card(card_name)
+    name = tc.DEFAULT_CARD if card_name is None else card_name
+    return tc.select_args(card, key, name), name
+
+
+def apply_overrides(args: Args, namespace: argparse.Namespace) -> Args:
+    changes = {}
+    if getattr(namespace, "output_base_dir", None):
+        changes["output_base_dir"] = namespace.output_base_dir
+    if getattr(namespace, "overrides", None):
+        from tokenized_cot_icl.core.overrides import parse_override
+
+        changes.update(dict(parse_override(text) for text in namespace.overrides))
+    return Args.from_dict({**args.to_dict(), **changes}, source="--set") if changes else args
+
+
+# ---- train ----------------------------------------------------------------------------------
+def build_train_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    add_card_options(parser, key_required=False)
+    parser.add_argument("--output_base_dir", "--output-base-dir", default=None, help="override Args.output_base_dir")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+        help="override one Args field of the card entry (VALUE is JSON or a bare string); repeatable",
+    )  # fmt: skip
+    parser.add_argument(
+        "--run_name", "--run-name", default=None, help="run directory name (default: <card>-<key>-<hash>)"
+    )
+    return parser
+
+
+def run_train_command(namespace: argparse.Namespace) -> int:
+    """Selects the card entry, trains it, and turns configuration errors into one clear line."""
+    from tokenized_cot_icl.training.checkpoint import CheckpointError
+    from tokenized_cot_icl.training.distributed import shutdown
+    from tokenized_cot_icl.training.run_dir import default_run_name
+    from tokenized_cot_icl.training.trainer import Trainer
+
+    trainer = None
+    try:
+        args, card_name = select(namespace.task_card, namespace.task_card_key)
+        args = apply_overrides(args, namespace)
+        run_name = namespace.run_name or default_run_name(args, card_name, namespace.task_card_key)
+        trainer = Trainer(args, run_name=run_name)
+        trainer.train()
+    except (ValueError, KeyError, RuntimeError, FileNotFoundError, CheckpointError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        rank = os.environ.get("RANK")
+        prefix = f"[rank {rank}] " if rank not in (None, "0") else ""
+        print(f"{prefix}error: {message}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        if trainer is not None:
+            shutdown(trainer.ctx)
+    return 0
+
+
+# ---- cards ----------------------------------------------------------------------------------
+def cards_list(namespace: argparse.Namespace) -> int:
+    if namespace.card is None:
+        for name in tc.available_cards():
+            grid = tc.load_task_card(name)
+            first_line = tc.card_description(name).splitlines()[0] if tc.card_description(name) else ""
+            print(f"{name:<20} {len(grid):>4} keys  {first_line}")
+        return 0
+    grid = tc.load_task_card(namespace.card)
+    axes = tc.varying_fields(grid)
+    print(f"task card {namespace.card} ({tc.resolve_card_path(namespace.card)}): {len(grid)} keys")
+    for key, args in grid.items():
+        values = ", ".join(f"{field}={json.dumps(args.to_dict()[field])}" for field in axes if field != "enable_cot")
+        print(f"  {key:>3}: {values or '(base Args)'}")
+    return 0
+
+
+def cards_show(namespace: argparse.Namespace) -> int:
+    args, name = select(namespace.task_card, namespace.task_card_key)
+    if namespace.card_json:
+        print(args.to_json())
+        return 0
+    defaults = Args().to_dict()
+    print(f"# task card {name}, key {namespace.task_card_key} (fields that differ from the Args defaults)")
+    for field, value in args.to_dict().items():
+        if value != defaults[field]:
+            print(f"{field} = {json.dumps(value)}")
+    return 0
+
+
+# ---- quickstart -------------------------------------------------------------------------------
+def quickstart(namespace: argparse.Namespace) -> int:
+    """torchrun with 2 CPU processes on the quickstart card, then the final answer accuracy."""
+    from tokenized_cot_icl.training.run_dir import default_run_name, read_final_metrics
+
+    args, _ = select(QUICKSTART_CARD, namespace.task_card_key)
+    args = apply_overrides(args, namespace)
+    run_dir = Path(args.output_base_dir) / default_run_name(args, QUICKSTART_CARD, namespace.task_card_key)
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={namespace.nproc}",
+        "-m", "tokenized_cot_icl.core.train", "--task_card", QUICKSTART_CARD,
+        "--task_card_key", str(namespace.task_card_key),
+    ]  # fmt: skip
+    if namespace.output_base_dir:
+        command += ["--output_base_dir", namespace.output_base_dir]
+    for text in namespace.overrides:
+        command += ["--set", text]
+    print("$ " + " ".join(command), flush=True)
+    started = time.perf_counter()
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    result = subprocess.run(command, env=env)
+    if result.returncode:
+        print(f"cot-icl quickstart: training failed (exit {result.returncode})", file=sys.stderr)
+        return result.returncode
+    metrics = read_final_metrics(run_dir)
+    print(f"run directory: {run_dir} (trained in {time.perf_counter() - started:.0f} s)")
+    for key in sorted(k for k in metrics if k.startswith("eval/")):
+        print(f"  {key}: {metrics[key]:.4f}")
+    print(f"final answer accuracy: {metrics['eval/answer_accuracy']:.4f}")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    cards = subparsers.add_parser("cards", help="list and inspect task cards (experiment grids)")
+    card_commands = cards.add_subparsers(dest="cards_command", metavar="{list,show}", required=True)
+    lister = card_commands.add_parser("list", help="list cards, or one card's keys and what each varies")
+    lister.add_argument("--card", default=None, metavar="NAME|PATH", help="a card to expand (default: list all cards)")
+    lister.set_defaults(func=cards_list)
+    show = card_commands.add_parser("show", help="the Args one key of a card expands to")
+    add_card_options(show, key_required=True)
+    show.add_argument("--json", dest="card_json", action="store_true", help="print the full Args as JSON")
+    show.set_defaults(func=cards_show)
+
+    train = subparsers.add_parser(
+        "train", help="train one card entry in this process (use torchrun -m tokenized_cot_icl.core.train for DDP)"
+    )
+    build_train_parser(train)
+    train.set_defaults(func=run_train_command)
+
+    quick = subparsers.add_parser(
+        "quickstart", help="train the quickstart card with torchrun (2 CPU processes), then print the answer accuracy"
+    )
+    quick.add_argument("--task_card_key", "--task-card-key", type=int, default=0, help="0: CoT prompts, 1: standard")
+    quick.add_argument("--nproc", type=int, default=2, help="torchrun processes (default 2)")
+    quick.add_argument("--output_base_dir", "--output-base-dir", default=None, help="override Args.output_base_dir")
+    quick.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
+    quick.set_defaults(func=quickstart)

@@ -1,0 +1,298 @@
+"""The training loop: DDP over torchrun ranks (or one plain process), resumable at any checkpoint.
+
+Step ``s`` of a run always trains on the same examples (the sampler's order depends only on
+``seed``, epoch and rank), and a checkpoint restores the model, optimizer, scheduler, RNG
+states and the data position, so a resumed run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers.utils import logging as hf_logging
+
+from tokenized_cot_icl.core.args import Args
+from tokenized_cot_icl.core.data import EvalTokenizedDataset, TokenizedDataset, pad_token_id
+from tokenized_cot_icl.core.models import apply_liger_kernels, create_model
+from tokenized_cot_icl.training import run_dir as rd
+from tokenized_cot_icl.training.batching import TrainCollator, as_tensors
+from tokenized_cot_icl.training.checkpoint import Checkpointer, save_final_model
+from tokenized_cot_icl.training.distributed import (
+    DistributedContext,
+    all_reduce_sum,
+    barrier,
+    broadcast_object,
+    init_distributed,
+)
+from tokenized_cot_icl.training.evaluation import Evaluator, position_ids_for
+from tokenized_cot_icl.training.loggers import MetricLogger, build_logger, truncate_jsonl
+from tokenized_cot_icl.training.sampler import ShardedResumableSampler
+
+
+def lr_lambda_for(args: Args, total_steps: int):
+    """Linear warmup, then constant or cosine decay to zero (a multiplier of ``lr``)."""
+
+    def multiplier(step: int) -> float:
+        if args.warmup_steps and step < args.warmup_steps:
+            return (step + 1) / args.warmup_steps
+        if args.lr_schedule == "cosine":
+            span = max(total_steps - args.warmup_steps, 1)
+            return 0.5 * (1.0 + math.cos(math.pi * min(step - args.warmup_steps, span) / span))
+        return 1.0
+
+    return multiplier
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class TrainingWindow:
+    """Sums between two log points: loss, tokens, examples, time spent waiting for data."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss: torch.Tensor | float = 0.0
+        self.steps = 0
+        self.tokens = 0
+        self.cot = 0
+        self.standard = 0
+        self.data_wait = 0.0
+        self.started = time.perf_counter()
+
+
+class Trainer:
+    """Trains ``args`` into ``output_base_dir/<run_name>``; ``train()`` returns the final eval metrics."""
+
+    def __init__(self, args: Args, run_name: str | None = None, ctx: DistributedContext | None = None) -> None:
+        self.args = args
+        self.run_name = run_name or rd.default_run_name(args)
+        self.run_dir = rd.run_dir_for(args, self.run_name)
+        if args.use_liger_kernels:
+            apply_liger_kernels(args.model_type)  # fails fast without CUDA, before any work
+        if args.precision == "bf16" and not torch.cuda.is_available():
+            print("note: precision='bf16' autocasts on CUDA only; training in fp32 on CPU", flush=True)
+        hf_logging.disable_progress_bar()  # save_pretrained's shard bars would interleave with ours
+        self.ctx = ctx or init_distributed(args.device)
+        self.use_bf16 = args.precision == "bf16" and self.ctx.device.type == "cuda"
+        self.logger: MetricLogger = MetricLogger()
+
+    # ---- setup ------------------------------------------------------------------------------
+    def autocast(self):
+        if self.use_bf16:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _setup_run_dir(self) -> None:
+        error = None
+        if self.ctx.is_main:
+            try:
+                rd.write_or_check_args(self.run_dir, self.args)
+            except ValueError as err:
+                error = str(err)
+        error = broadcast_object(self.ctx, error)
+        if error:
+            raise ValueError(error)
+
+    def _build_model(self):
+        seed_everything(self.args.seed)
+        model = create_model(self.args).to(self.ctx.device)
+        model.train()
+        return model
+
+    def _eval_dataset(self):
+        """Rank 0 materialises and saves the eval split once; the others load it (or, on a node
+        that does not share the run directory, rebuild the identical set themselves)."""
+        from tokenized_cot_icl.data.storage import load_eval_set, save_eval_set
+
+        directory = self.run_dir / rd.EVAL_SET_DIR
+        if self.ctx.is_main and not directory.joinpath("eval_set.json").exists():
+            save_eval_set(EvalTokenizedDataset(self.args, progress=False), directory)
+        barrier(self.ctx)
+        try:
+            return load_eval_set(directory, self.args)
+        except FileNotFoundError:
+            return EvalTokenizedDataset(self.args, progress=False)
+
+    def _loader(self, dataset, sampler) -> DataLoader:
+        workers = self.args.num_workers
+        return DataLoader(
+            dataset,
+            batch_size=self.args.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            num_workers=workers,
+            collate_fn=TrainCollator(pad_token_id(self.args)),
+            pin_memory=False,  # batches are small numpy arrays (see batching.py)
+            prefetch_factor=4 if workers else None,
+            persistent_workers=False,
+        )
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def train(self) -> dict[str, float]:
+        args, ctx = self.args, self.ctx
+        self._setup_run_dir()
+        model = self._build_model()
+        ddp_model = (
+            DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+            if ctx.is_distributed
+            else model
+        )
+        sampler = ShardedResumableSampler(args.n_tasks, ctx.rank, ctx.world_size, args.batch_size, args.seed)
+        total_steps = args.num_epochs * sampler.batches_per_epoch
+        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda_for(args, total_steps))
+        checkpointer = Checkpointer(self.run_dir, ctx, args.keep_last_n_checkpoints)
+
+        state: dict[str, Any] = {"step": 0, "total_cot_examples": 0, "total_standard_examples": 0}
+        latest = checkpointer.latest()
+        if latest is not None:
+            state = checkpointer.load(latest, model, optimizer, scheduler)
+            self._say(f"resuming {self.run_dir} from checkpoint step {state['step']}")
+        if ctx.is_main:
+            # Drop what a crashed attempt wrote after its last checkpoint.
+            truncate_jsonl(self.run_dir / rd.EVAL_SAMPLES_FILE, int(state["step"]))
+            self.logger = build_logger(
+                args.metric_logger, self.run_dir, self.run_name, latest is not None, state["step"]
+            )
+            self.logger.log_params(args.to_dict())
+            self.logger.log_artifact(self.run_dir / rd.ARGS_FILE)
+        evaluator = Evaluator(args, self._eval_dataset(), ctx, self.autocast)
+        loader = self._loader(TokenizedDataset(args, "train"), sampler)
+
+        step = int(state["step"])
+        final_metrics: dict[str, float] = {}
+        bar = tqdm(total=total_steps, initial=step, desc=self.run_name, disable=not ctx.is_main, dynamic_ncols=True)
+        if step == 0:  # the untrained baseline anchors the accuracy curve
+            self._evaluate(model, evaluator, 0)
+        window = TrainingWindow()
+        while step < total_steps:
+            sampler.set_position(step // sampler.batches_per_epoch, step % sampler.batches_per_epoch)
+            batches = iter(loader)
+            while step < total_steps:
+                wait_start = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                batch = as_tensors(batch)
+                window.data_wait += time.perf_counter() - wait_start
+                self._train_step(ddp_model, optimizer, scheduler, batch, window)
+                step += 1
+                bar.update(1)
+                state["total_cot_examples"] += int(batch["num_cot_examples"].sum())
+                state["total_standard_examples"] += int(batch["num_standard_examples"].sum())
+                if step % args.log_every_n_steps == 0 or step == total_steps:
+                    self._log_window(window, step, scheduler, state, bar)
+                paused = time.perf_counter()
+                if step % args.eval_every_n_steps == 0 or step == total_steps:
+                    final_metrics = self._evaluate(model, evaluator, step)
+                if step % args.checkpoint_every_n_steps == 0 or step == total_steps:
+                    checkpointer.save(step, model, optimizer, scheduler, {**state, "step": step})
+                window.started += time.perf_counter() - paused  # eval/checkpoint time is not throughput
+        bar.close()
+        final_metrics = self._finish(model, evaluator, final_metrics, step)
+        return final_metrics
+
+    def _train_step(self, ddp_model, optimizer, scheduler, batch, window: TrainingWindow) -> None:
+        device = self.ctx.device
+        attention_mask = batch["attention_mask"].to(device, non_blocking=True)
+        with self.autocast():
+            output = ddp_model(
+                input_ids=batch["input_ids"].to(device, non_blocking=True),
+                attention_mask=attention_mask,
+                position_ids=position_ids_for(attention_mask),
+                labels=batch["labels"].to(device, non_blocking=True),
+            )
+        output.loss.backward()
+        if self.args.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(ddp_model.parameters(), self.args.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        window.loss = window.loss + output.loss.detach().float()  # a tensor: no device sync per step
+        window.steps += 1
+        window.tokens += int(batch["attention_mask"].sum())
+        window.cot += int(batch["num_cot_examples"].sum())
+        window.standard += int(batch["num_standard_examples"].sum())
+
+    def _log_window(self, window: TrainingWindow, step: int, scheduler, state, bar) -> None:
+        elapsed = max(time.perf_counter() - window.started, 1e-9)
+        loss, tokens, cot, standard, wait, steps = all_reduce_sum(
+            self.ctx, [float(window.loss), window.tokens, window.cot, window.standard, window.data_wait, window.steps]
+        )
+        ranks = self.ctx.world_size
+        metrics = {
+            "train/loss": loss / max(steps, 1),
+            "train/tokens_per_s": tokens / elapsed,
+            "train/num_cot_examples": cot,
+            "train/num_standard_examples": standard,
+            "train/data_wait_share": wait / ranks / elapsed,
+            "train/lr": scheduler.get_last_lr()[0],
+            "train/epoch": step / (self.args.n_tasks // ranks // self.args.batch_size),
+        }
+        totals = all_reduce_sum(self.ctx, [state["total_cot_examples"], state["total_standard_examples"]])
+        metrics["train/total_cot_examples"], metrics["train/total_standard_examples"] = totals
+        if self.ctx.is_main:
+            self.logger.log_metrics(metrics, step)
+            bar.set_postfix(loss=f"{metrics['train/loss']:.4f}")
+        window.reset()
+
+    def _evaluate(self, model, evaluator: Evaluator, step: int) -> dict[str, float]:
+        metrics = evaluator.evaluate(model)
+        if self.ctx.is_main:
+            metrics.update(self._analysis_metrics(model, evaluator))
+            self.logger.log_metrics(metrics, step)
+            samples_path = self.run_dir / rd.EVAL_SAMPLES_FILE
+            with open(samples_path, "a") as handle:
+                handle.write(json.dumps({"step": step, "samples": evaluator.samples}) + "\n")
+            self.logger.log_artifact(samples_path)
+        return metrics
+
+    def _analysis_metrics(self, model, evaluator: Evaluator) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.args.log_embedding_alignment:
+            from tokenized_cot_icl.analysis.alignment import embedding_alignment
+
+            out["analysis/embedding_alignment"] = float(embedding_alignment(model, self.args))
+        if self.args.log_attention_recovery:
+            from tokenized_cot_icl.analysis.attention import attention_recovery
+
+            out.update(attention_recovery(model, evaluator.dataset, self.args))
+        return out
+
+    def _finish(self, model, evaluator: Evaluator, final_metrics: dict[str, float], step: int) -> dict[str, float]:
+        if not final_metrics:  # re-run of a finished run: report its final evaluation again
+            final_metrics = evaluator.evaluate(model)
+        if self.ctx.is_main:
+            save_final_model(model, self.run_dir)
+            rd.write_json(self.run_dir / rd.FINAL_METRICS_FILE, {"step": step, **final_metrics})
+            self.logger.log_artifact(self.run_dir / rd.FINAL_METRICS_FILE)
+            self.logger.close(finished=True)
+            self._say(
+                f"done: {self.run_dir} (final_model/, answer accuracy {final_metrics.get('eval/answer_accuracy')})"
+            )
+        barrier(self.ctx)
+        return final_metrics
+
+    def _say(self, message: str) -> None:
+        if self.ctx.is_main:
+            tqdm.write(message)
+
+
+def run_training(args: Args, run_name: str | None = None) -> dict[str, float]:
+    """Convenience for notebooks and tests: train in this process (rank 0 of 1 without torchrun)."""
+    return Trainer(args, run_name=run_name).train()

@@ -1,0 +1,100 @@
+"""Checkpointer: exact round trip, atomic completeness, clear errors on damaged files."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from tokenized_cot_icl.core.args import Args
+from tokenized_cot_icl.core.models import create_model
+from tokenized_cot_icl.training.checkpoint import Checkpointer, CheckpointError
+from tokenized_cot_icl.training.distributed import DistributedContext
+from tokenized_cot_icl.training.trainer import lr_lambda_for
+
+from .helpers import TINY_BASE
+
+SINGLE = DistributedContext(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
+
+
+def make(args):
+    model = create_model(args)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda_for(args, 100))
+    return model, optimizer, scheduler
+
+
+def one_step(model, optimizer, scheduler):
+    loss = model(input_ids=torch.tensor([[1, 2, 3, 4]]), labels=torch.tensor([[1, 2, 3, 4]])).loss
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+
+
+@pytest.fixture
+def args():
+    return Args(**TINY_BASE, lr_schedule="cosine", warmup_steps=3)
+
+
+def test_round_trip_restores_everything(tmp_path, args):
+    torch.manual_seed(0)
+    model, optimizer, scheduler = make(args)
+    one_step(model, optimizer, scheduler)
+    checkpointer = Checkpointer(tmp_path, SINGLE, keep_last=2)
+    random.seed(5), np.random.seed(5), torch.manual_seed(5)
+    path = checkpointer.save(1, model, optimizer, scheduler, {"total_cot_examples": 3})
+    expected_draws = (random.random(), np.random.rand(), torch.rand(1))
+    one_step(model, optimizer, scheduler)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    torch.manual_seed(123)
+    model2, optimizer2, scheduler2 = make(args)
+    state = checkpointer.load(path, model2, optimizer2, scheduler2)
+    assert state["step"] == 1 and state["total_cot_examples"] == 3 and state["world_size"] == 1
+    assert (random.random(), np.random.rand()) == expected_draws[:2] and torch.equal(torch.rand(1), expected_draws[2])
+    assert scheduler2.last_epoch == 1
+    one_step(model2, optimizer2, scheduler2)
+    for name, value in model2.state_dict().items():
+        assert torch.equal(value, expected[name]), name
+    assert isinstance(AutoModelForCausalLM.from_pretrained(path), type(model))
+
+
+def test_only_complete_checkpoints_count_and_old_ones_are_pruned(tmp_path, args):
+    model, optimizer, scheduler = make(args)
+    checkpointer = Checkpointer(tmp_path, SINGLE, keep_last=2)
+    for step in (10, 20, 30):
+        checkpointer.save(step, model, optimizer, scheduler, {})
+    (tmp_path / "checkpoints" / ".tmp-40").mkdir()  # a crash mid-write
+    (tmp_path / "checkpoints" / "50").mkdir()  # no COMPLETE marker
+    assert checkpointer.complete_steps() == [20, 30]
+    assert checkpointer.latest().name == "30"
+
+
+@pytest.mark.parametrize("victim, damage, message", [
+    ("model.safetensors", b"garbage", r"model.safetensors cannot be read"),
+    ("optimizer.pt", b"garbage", r"optimizer.pt cannot be loaded"),
+    ("trainer_state.json", b"{", r"trainer_state.json cannot be read as JSON"),
+    ("scheduler.pt", None, r"scheduler.pt is missing"),
+])  # fmt: skip
+def test_corrupt_checkpoint_names_the_file(tmp_path, args, victim, damage, message):
+    model, optimizer, scheduler = make(args)
+    checkpointer = Checkpointer(tmp_path, SINGLE, keep_last=2)
+    path = checkpointer.save(5, model, optimizer, scheduler, {})
+    if damage is None:
+        (path / victim).unlink()
+    else:
+        (path / victim).write_bytes(damage)
+    with pytest.raises(CheckpointError, match=message):
+        checkpointer.load(path, *make(args))
+
+
+def test_checkpoint_from_another_world_size_is_refused(tmp_path, args):
+    model, optimizer, scheduler = make(args)
+    path = Checkpointer(tmp_path, SINGLE, keep_last=1).save(5, model, optimizer, scheduler, {})
+    two = DistributedContext(rank=0, world_size=2, local_rank=0, device=torch.device("cpu"))
+    with pytest.raises(CheckpointError, match=r"written by 1 processes.*now 2"):
+        Checkpointer(tmp_path, two, keep_last=1).load(path, *make(args))

@@ -1,0 +1,59 @@
+"""Free-running scoring of generated continuations (SPEC section 4)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tokenized_cot_icl.core.args import Args
+from tokenized_cot_icl.core.data import EvalTokenizedDataset
+from tokenized_cot_icl.core.models import create_model
+from tokenized_cot_icl.data.special_tokens import SpecialTokens
+from tokenized_cot_icl.training.distributed import DistributedContext
+from tokenized_cot_icl.training.evaluation import Evaluator, FreeRunningScorer, no_autocast
+
+from .helpers import TINY_BASE
+
+SINGLE = DistributedContext(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
+
+
+def test_chain_index_accuracy_without_special_tokens():
+    scorer = FreeRunningScorer(Args(**{**TINY_BASE, "chain_length": 3}))
+    scorer.add([1, 2, 3], [1, 2, 3])
+    scorer.add([1, 9, 3], [1, 2, 3])
+    scorer.add([0, 2, 4], [1, 2, 3])
+    m = scorer.metrics(SINGLE)
+    assert m["eval/accuracy_chain_index_0"] == pytest.approx(2 / 3)
+    assert m["eval/accuracy_chain_index_1"] == pytest.approx(2 / 3)
+    assert m["eval/accuracy_chain_index_2"] == pytest.approx(2 / 3)
+    assert m["eval/answer_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_answer_format_and_length_with_special_tokens():
+    args = Args(**{**TINY_BASE, "chain_length": 3, "prompt_strategy": "cot_special_token"}, enable_special_tokens=True)
+    s = SpecialTokens.for_vocab(args.vocab_size)
+    target = [s.think_start, 4, 5, s.think_end, s.answer_start, 6, s.answer_end, s.eos]
+    scorer = FreeRunningScorer(args)
+    scorer.add(list(target), target)  # right answer, CoT form
+    scorer.add([s.answer_start, 6, s.answer_end, s.eos, 1, 1], target)  # standard form, stops at eos
+    scorer.add([s.think_start, 4, s.answer_start, 6, s.answer_end, s.eos], target)  # broken think span
+    scorer.add([s.answer_start, 7, s.answer_end, s.eos], target)  # well formed, wrong answer
+    scorer.add([4, 5, 6, 7, 8, 9, 10, 11], target)  # never ends
+    m = scorer.metrics(SINGLE)
+    assert m["eval/answer_accuracy"] == pytest.approx(3 / 5)
+    assert m["eval/format_accuracy"] == pytest.approx(3 / 5)
+    assert m["eval/generated_length_p50"] == 6
+    assert m["eval/generated_length_p90"] > m["eval/generated_length_p10"]
+
+
+@pytest.mark.parametrize("strategy", ["cot", "cot_special_token"])
+def test_evaluator_runs_generation_on_a_tiny_model(strategy):
+    args = Args(**{**TINY_BASE, "prompt_strategy": strategy}, enable_special_tokens=strategy.endswith("token"))
+    torch.manual_seed(0)
+    model = create_model(args)
+    evaluator = Evaluator(args, EvalTokenizedDataset(args, progress=False), SINGLE, no_autocast)
+    state = torch.get_rng_state()
+    metrics = evaluator.evaluate(model)
+    assert torch.equal(state, torch.get_rng_state())  # evaluation leaves the training RNG alone
+    assert metrics["eval/loss"] > 0 and 0 <= metrics["eval/answer_accuracy"] <= 1
+    assert len(evaluator.samples) == 8 and model.training
