@@ -1,0 +1,86 @@
+"""Plain ``transformers`` generation: the backend that works wherever the package does."""
+
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from tokenized_cot_icl.inference.backends.base import BackendConfig, Continuations, InferenceBackend
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _transformers_at_least(major: int, minor: int) -> bool:
+    import transformers
+
+    parts = transformers.__version__.split(".")
+    return (int(parts[0]), int(parts[1])) >= (major, minor)
+
+
+class TransformersBackend(InferenceBackend):
+    """Left-padded batched ``model.generate`` over length-sorted prompts.
+
+    Prompts are sorted by length and cut into batches of ``config.batch_size`` (one call still
+    covers the whole evaluation); greedy when ``temperature == 0``, else multinomial sampling
+    with ``num_return_sequences=n``.
+    """
+
+    name = "transformers"
+
+    def __init__(self, config: BackendConfig) -> None:
+        super().__init__(config)
+        from transformers import AutoModelForCausalLM
+
+        if config.dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}; got {config.dtype!r}")
+        self.device = resolve_device(config.device)
+        dtype_kw = "dtype" if _transformers_at_least(4, 56) else "torch_dtype"  # renamed in 4.56
+        self.model = AutoModelForCausalLM.from_pretrained(str(config.model_dir), **{dtype_kw: _DTYPES[config.dtype]})
+        self.model.to(self.device).eval()
+        # Any id works as padding: padded positions are masked and left of every prompt.
+        self.pad_id = 0
+
+    @torch.inference_mode()
+    def _generate(self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed) -> Continuations:
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        out: list[list[list[int]] | None] = [None] * len(prompts)
+        bs = max(1, self.config.batch_size)
+        if seed is not None:
+            torch.manual_seed(seed)
+        sample = temperature > 0
+        kwargs = dict(
+            max_new_tokens=max_tokens,
+            do_sample=sample,
+            num_return_sequences=n if sample else 1,
+            pad_token_id=self.pad_id,
+            eos_token_id=list(stop_token_ids) or None,
+        )
+        if sample:
+            kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
+        else:
+            kwargs.update(temperature=None, top_k=None, top_p=None)
+        batches = [order[i : i + bs] for i in range(0, len(order), bs)]
+        for batch in tqdm(batches, desc="transformers generate", unit="batch", leave=False, disable=len(batches) < 4):
+            width = max(len(prompts[i]) for i in batch)
+            ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids[row, width - len(prompts[i]) :] = torch.tensor(prompts[i])
+                mask[row, width - len(prompts[i]) :] = 1
+            gen = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs)[
+                :, width:
+            ].tolist()
+            per = kwargs["num_return_sequences"]
+            for row, i in enumerate(batch):
+                conts = gen[row * per : (row + 1) * per]
+                out[i] = conts if sample else conts * n
+        return out  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.model = None

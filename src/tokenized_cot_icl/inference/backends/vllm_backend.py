@@ -1,0 +1,88 @@
+"""vLLM offline engine: one ``LLM.generate`` call over token-id prompts, tokenizer skipped."""
+
+from __future__ import annotations
+
+import os
+
+from tokenized_cot_icl.inference.backends.base import BackendConfig, Continuations, InferenceBackend, MissingEngineError
+
+
+def import_vllm():
+    # vLLM logs engine internals at INFO/WARNING; keep the evaluator output readable (override by setting it).
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    try:
+        import vllm
+        from vllm import LLM, SamplingParams
+        from vllm.inputs import TokensPrompt
+    except ImportError as err:  # vllm absent, or present but broken
+        raise MissingEngineError("vllm", "vllm", err) from err
+    return vllm, LLM, SamplingParams, TokensPrompt
+
+
+class VLLMBackend(InferenceBackend):
+    """``vllm.LLM(model=dir, skip_tokenizer_init=True)``; on CPU the KV cache is sized explicitly.
+
+    On CUDA, ``gpu_memory_utilization`` governs memory as usual (``config.kv_cache_mib`` is then
+    only used on CPU builds, where vLLM's automatic sizing is fragile on shared machines).
+    """
+
+    name = "vllm"
+
+    def __init__(self, config: BackendConfig, **engine_kwargs) -> None:
+        super().__init__(config)
+        self.vllm, LLM, self.SamplingParams, self.TokensPrompt = import_vllm()
+        kwargs = dict(
+            model=str(config.model_dir),
+            skip_tokenizer_init=True,
+            dtype=config.dtype,
+            max_model_len=config.max_model_len,
+            seed=config.seed,
+            enforce_eager=True,
+        )
+        if _is_cpu_build(self.vllm):
+            kwargs["kv_cache_memory_bytes"] = config.kv_cache_mib << 20
+        kwargs.update(engine_kwargs)
+        self.llm = LLM(**kwargs)
+
+    def _generate(self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed) -> Continuations:
+        params = self.SamplingParams(
+            n=n,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stop_token_ids=stop_token_ids or None,
+            seed=seed,
+            detokenize=False,
+        )
+        requests = [self.TokensPrompt(prompt_token_ids=p) for p in prompts]
+        outputs = self.llm.generate(requests, params, use_tqdm=len(requests) >= 64)
+        result = []
+        for out in outputs:
+            conts = []
+            for comp in out.outputs:
+                ids = list(comp.token_ids)
+                # A stop id that ended the request is reported as stop_reason; keep it in the output.
+                if comp.finish_reason == "stop" and isinstance(comp.stop_reason, int):
+                    if not ids or ids[-1] != comp.stop_reason:
+                        ids.append(comp.stop_reason)
+                conts.append(ids)
+            result.append(conts)
+        return result
+
+    def close(self) -> None:
+        llm, self.llm = getattr(self, "llm", None), None
+        if llm is None:
+            return
+        engine = getattr(llm, "llm_engine", None)
+        shutdown = getattr(getattr(engine, "engine_core", None), "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        del llm
+
+
+def _is_cpu_build(vllm) -> bool:
+    try:
+        from vllm.platforms import current_platform
+
+        return current_platform.is_cpu()
+    except Exception:  # pragma: no cover - very old vllm
+        return "cpu" in getattr(vllm, "__version__", "")

@@ -1,0 +1,132 @@
+"""The evaluator command line shared by ``inference/{vllm,sglang,transformers}/evaluator.py`` and ``cot-icl eval``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+from tokenized_cot_icl.inference.options import FORCE_CHOICES, EvalOptions
+from tokenized_cot_icl.prompts.transformations import DROP_CHOICES
+
+BACKEND_NAMES = ("vllm", "sglang", "transformers")
+
+
+def _int_or_choices(text: str):
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int or comma-separated ints; got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one int")
+    return values[0] if len(values) == 1 else values
+
+
+def add_evaluator_arguments(parser: argparse.ArgumentParser, backend: Optional[str]) -> argparse.ArgumentParser:
+    parser.add_argument("--model_base_dir", required=True, help="training run directory (holds args.json)")
+    parser.add_argument("--checkpoint", default="final", help="'final' (final_model/) or a step such as 1000")
+    parser.add_argument(
+        "--backend",
+        choices=BACKEND_NAMES,
+        default=backend or "transformers",
+        help=f"inference engine (default: {backend or 'transformers'})",
+    )
+    data = parser.add_argument_group("evaluation set (default: the run's saved set)")
+    data.add_argument("--eval_set", default=None, help="a saved evaluation set directory (cot-icl data save-eval)")
+    for name in ("n_inputs", "n_parents", "chain_length", "n_examples"):
+        data.add_argument(
+            f"--{name}", type=_int_or_choices, default=None, help="generate a set with this value (int or a,b,c)"
+        )
+    data.add_argument("--num_unique_H", type=int, default=None, help="generate a set with this H pool size")
+    data.add_argument("--n_eval_tasks", type=int, default=None, help="number of evaluation prompts")
+    opts = parser.add_argument_group("options (SPEC section 5)")
+    opts.add_argument("--force", choices=FORCE_CHOICES, default="none", help="append the think or answer token")
+    opts.add_argument("--n_samples", type=int, default=1, help="samples per prompt, majority-voted")
+    opts.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0: greedy)")
+    opts.add_argument("--seed", type=int, default=0, help="sampling seed")
+    opts.add_argument("--drop_cot_k", type=int, default=0, help="drop the think span of k demonstrations")
+    opts.add_argument("--drop_cot_which", choices=DROP_CHOICES, default="first", help="which k demonstrations")
+    opts.add_argument("--max_tokens", type=int, default=0, help="generation budget (0: from the run's Args)")
+    opts.add_argument("--max_prompts", type=int, default=0, help="evaluate only the first N prompts (0: all)")
+    opts.add_argument("--task_card", default=None, help="an evaluation task card (TOML) sweeping options")
+    eng = parser.add_argument_group("engine")
+    eng.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    eng.add_argument("--device", default="auto", help="transformers/sglang device: auto, cpu or cuda")
+    eng.add_argument("--batch_size", type=int, default=64, help="transformers backend batch size")
+    eng.add_argument("--kv_cache_mib", type=int, default=512, help="KV cache size for engines on CPU")
+    eng.add_argument("--max_model_len", type=int, default=0, help="engine context length (0: from the prompts)")
+    parser.add_argument("--output_dir", default=None, help="where results go (default: RUN_DIR/eval_results)")
+    return parser
+
+
+def build_parser(backend: Optional[str] = None, prog: Optional[str] = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Answer-token accuracy of a training run's checkpoint; writes a results file into the run.",
+    )
+    return add_evaluator_arguments(parser, backend)
+
+
+def options_from_namespace(ns: argparse.Namespace) -> EvalOptions:
+    return EvalOptions(
+        force=ns.force,
+        n_samples=ns.n_samples,
+        temperature=ns.temperature,
+        seed=ns.seed,
+        drop_cot_k=ns.drop_cot_k,
+        drop_cot_which=ns.drop_cot_which,
+        max_tokens=ns.max_tokens,
+        max_prompts=ns.max_prompts,
+    )
+
+
+def run_namespace(ns: argparse.Namespace) -> int:
+    from tokenized_cot_icl.inference.runner import load_target, open_backend, write_results
+    from tokenized_cot_icl.inference.sweep import load_eval_card, run_sweep
+
+    overrides = {k: getattr(ns, k) for k in ("n_inputs", "n_parents", "chain_length", "n_examples", "num_unique_H")}
+    target = load_target(
+        ns.model_base_dir, ns.checkpoint, eval_set=ns.eval_set, overrides=overrides, n_eval_tasks=ns.n_eval_tasks
+    )
+    engine = dict(dtype=ns.dtype, device=ns.device, batch_size=ns.batch_size, kv_cache_mib=ns.kv_cache_mib)
+    if ns.max_model_len:
+        engine["max_model_len"] = ns.max_model_len
+    print(f"run: {target.run_dir}  checkpoint: {target.checkpoint} ({target.checkpoint_dir})")
+    print(f"evaluation set: {target.eval_set_source} ({len(target.dataset)} prompts)  backend: {ns.backend}")
+    if ns.task_card:
+        card = load_eval_card(ns.task_card, base=options_from_namespace(ns))
+        run_sweep(target, ns.backend, card, engine, output_dir=ns.output_dir)
+        return 0
+    options = options_from_namespace(ns)
+    from tokenized_cot_icl.inference.options import build_cases
+    from tokenized_cot_icl.inference.runner import evaluate_cases
+
+    cases = build_cases(target.dataset, target.args, options)
+    with open_backend(ns.backend, target, [options], **engine) as backend:
+        result = evaluate_cases(backend, cases, target.args, options)
+    summary_path, records_path = write_results(target, ns.backend, result, ns.output_dir and Path(ns.output_dir))
+    s = result.summary
+    print(f"answer-token accuracy: {s.accuracy:.4f} ({s.n_correct}/{s.n_prompts} prompts)")
+    print(f"format accuracy: {s.format_accuracy:.4f}  options: {options.label()}")
+    print(f"throughput: {result.prompts_per_second:.1f} prompts/s ({result.seconds:.2f} s in one batched call)")
+    print(f"results: {summary_path}\nper-prompt records: {records_path}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None, backend: Optional[str] = None, prog: Optional[str] = None) -> int:
+    from tokenized_cot_icl.inference.backends import MissingEngineError
+
+    parser = build_parser(backend, prog)
+    ns = parser.parse_args(argv)
+    try:
+        return run_namespace(ns)
+    except MissingEngineError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 3
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""The SGLang evaluator script (``evaluator.py``)."""

@@ -1,0 +1,1 @@
+"""The transformers evaluator script (``evaluator.py``)."""

@@ -1,0 +1,1 @@
+"""The vLLM evaluator script (``evaluator.py``)."""
