@@ -26,6 +26,8 @@ quickstart: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/data_generation.py
+	$(PY) bench/training.py
+	$(PY) bench/inference.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
