@@ -84,6 +84,11 @@ def run_train_command(namespace: argparse.Namespace) -> int:
         prefix = f"[rank {rank}] " if rank not in (None, "0") else ""
         print(f"{prefix}error: {message}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:
+        if os.environ.get("RANK") in (None, "0"):
+            where = trainer.run_dir if trainer is not None else "the run directory"
+            print(f"\ninterrupted; re-run the same command to resume {where} from its newest checkpoint", flush=True)
+        return 130
     finally:
         if trainer is not None:
             shutdown(trainer.ctx)
