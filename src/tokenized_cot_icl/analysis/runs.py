@@ -5,7 +5,6 @@ Kept free of the training package so analysis works on copied run directories al
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tokenized_cot_icl.core.args import Args
+from tokenized_cot_icl.training.loggers import read_jsonl
 
 ARGS_FILE = "args.json"
 METRICS_FILE = "metrics.jsonl"
@@ -27,15 +27,7 @@ def read_metric_records(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no metrics.jsonl (is {run_dir} a training run directory?)")
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and "step" in record:
-            records.append(record)
-    return records
+    return [record for _, record in read_jsonl(path) if "step" in record]
 
 
 def metric_series(records: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -40,14 +40,14 @@ def select(card_name: str | None, key: int) -> tuple[Args, str]:
 
 
 def apply_overrides(args: Args, namespace: argparse.Namespace) -> Args:
-    changes = {}
-    if getattr(namespace, "output_base_dir", None):
-        changes["output_base_dir"] = namespace.output_base_dir
-    if getattr(namespace, "overrides", None):
-        from tokenized_cot_icl.core.overrides import parse_override
+    """The card entry with ``--set`` overrides (the shared parser) and ``--output_base_dir``."""
+    from tokenized_cot_icl.core.overrides import args_from_namespace
 
-        changes.update(dict(parse_override(text) for text in namespace.overrides))
-    return Args.from_dict({**args.to_dict(), **changes}, source="--set") if changes else args
+    if getattr(namespace, "overrides", None):
+        args = args_from_namespace(namespace, base=args)
+    if getattr(namespace, "output_base_dir", None):
+        args = args.replace(output_base_dir=namespace.output_base_dir)
+    return args
 
 
 # ---- train ----------------------------------------------------------------------------------

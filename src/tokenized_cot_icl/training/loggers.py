@@ -80,18 +80,24 @@ class JsonlLogger(MetricLogger):
             handle.flush()
 
 
-def truncate_jsonl(path: Path, step: int) -> None:
-    """Drops records with ``"step" > step`` (and lines cut short by a crash) from a JSONL file."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
+def read_jsonl(path: Path) -> list[tuple[str, dict]]:
+    """``(line, record)`` pairs of a JSONL file; a line cut short by a crash is skipped."""
+    pairs = []
+    for line in Path(path).read_text().splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if record.get("step", 0) <= step:
-            kept.append(line)
+        if isinstance(record, dict):
+            pairs.append((line, record))
+    return pairs
+
+
+def truncate_jsonl(path: Path, step: int) -> None:
+    """Drops records with ``"step" > step`` (and lines cut short by a crash) from a JSONL file."""
+    if not path.exists():
+        return
+    kept = [line for line, record in read_jsonl(path) if record.get("step", 0) <= step]
     path.write_text("".join(line + "\n" for line in kept))
 
 
