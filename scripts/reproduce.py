@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Reproduce the CoT-vs-standard comparison and regenerate docs/EXPERIMENTS.md.
 
-Trains every entry of task_cards/reproduction.toml and task_cards/reproduction_fixed.toml that
-has not finished (standard and cot prompts x 3 seeds each, through
+Trains every entry of the three settings task_cards/reproduction.toml, reproduction_fixed.toml and
+reproduction_pool.toml that has not finished (standard and cot prompts x 3 seeds each, through
 ``python -m tokenized_cot_icl.core.train``; card X's runs go to runs/X/), then rewrites
 docs/EXPERIMENTS.md and its figures in docs/experiments/ from the runs' metrics and final models.
-About 30 minutes on 2 idle CPU cores; re-running skips finished runs. Same as ``cot-icl reproduce``.
+About 50 minutes on 2 idle CPU cores; re-running skips finished runs. Same as ``cot-icl reproduce``.
 
-    python scripts/reproduce.py [--cards reproduction reproduction_fixed] [--runs-root runs] [--skip-training]
+    python scripts/reproduce.py [--cards reproduction reproduction_fixed reproduction_pool] [--runs-root runs]
+                                [--skip-training]
 """
 
 from __future__ import annotations

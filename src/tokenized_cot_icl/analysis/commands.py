@@ -116,9 +116,9 @@ def _report(ns: argparse.Namespace) -> int:
 
 
 def _reproduce(ns: argparse.Namespace) -> int:
-    from tokenized_cot_icl.analysis.reproduction import reproduce
+    from tokenized_cot_icl.analysis.reproduction import DEFAULT_CARDS, reproduce
 
-    reproduce(ns.cards, ns.runs_root, ns.doc, ns.nproc, ns.jobs, ns.skip_training)
+    reproduce(ns.cards or DEFAULT_CARDS, ns.runs_root, ns.doc, ns.nproc, ns.jobs, ns.skip_training)
     return 0
 
 
@@ -190,7 +190,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "reproduce", help="train standard vs cot over seeds and write docs/EXPERIMENTS.md", formatter_class=fmt
     )
     p.add_argument(
-        "--cards", nargs="+", default=["reproduction", "reproduction_fixed"], help="task cards (names or paths)"
+        "--cards",
+        nargs="+",
+        default=None,
+        help="task cards (names or paths; default: reproduction reproduction_fixed reproduction_pool)",
     )
     p.add_argument("--runs-root", default="runs", help="card X's runs go to RUNS_ROOT/X/")
     p.add_argument("--doc", default="docs/EXPERIMENTS.md", help="document to write")

@@ -1,8 +1,9 @@
 """CPU-scale reproduction: does CoT speed up the answer-accuracy transition?
 
-Trains every entry of a task card (by default ``task_cards/reproduction.toml``: standard and
-cot prompts x 3 seeds on one small configuration) through the real training entry point,
-then writes ``docs/EXPERIMENTS.md`` from the runs' ``metrics.jsonl``: the setup, answer
+Trains every entry of each task card (by default three settings, ``task_cards/reproduction.toml``,
+``reproduction_fixed.toml`` and ``reproduction_pool.toml``: standard and cot prompts x 3 seeds on
+one small configuration each) through the real training entry point, then writes
+``docs/EXPERIMENTS.md`` from the runs' ``metrics.jsonl``: per card the setup, answer
 accuracy over training steps (mean and spread over seeds), the curves, the steps at which
 each seed first crosses accuracy thresholds, attention-to-DAG recovery and embedding
 alignment of the final models, and a conclusion stated from those numbers. The document is
@@ -28,7 +29,7 @@ from tokenized_cot_icl.analysis.runs import ANSWER_KEY, Run, chain_index_keys, l
 from tokenized_cot_icl.core.args import Args
 
 THRESHOLDS = (0.5, 0.8)
-DEFAULT_CARDS = ("reproduction", "reproduction_fixed")
+DEFAULT_CARDS = ("reproduction", "reproduction_fixed", "reproduction_pool")
 TIMINGS_FILE = "timings.json"
 LAUNCH_FILE = "launch.json"  # how the last training launch shared the CPU
 MAX_TABLE_ROWS = 12
@@ -221,6 +222,18 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def _what_is_drawn(args: Args) -> str:
+    """Which parts of the task each prompt draws (and so must be inferred in context)."""
+    dag = "one fixed DAG" if args.ablation_fixed_dag else "a random DAG per prompt"
+    if not args.ablation_fixed_H:
+        h = "random token processors H per prompt"
+    elif args.num_unique_H > 0:
+        h = f"each chain position's H drawn per prompt from a pool of {args.num_unique_H}"
+    else:
+        h = "fixed H"
+    return f"{dag}, {h}"
+
+
 def _setup_lines(
     card_path: Path, args: Args, seeds: list[int], timings: dict[str, float], launch: dict | None = None
 ) -> list[str]:
@@ -239,7 +252,7 @@ def _setup_lines(
         "|---|---|",
         f"| data | V={args.vocab_size}, d={args.n_dims}, N={args.n_inputs} inputs, M={args.n_parents} parents, "
         f"C={args.chain_length} chain tokens, K={args.n_examples} examples per prompt, "
-        f"activation `{args.activation}`, H layers {args.H_num_layers} |",
+        f"activation `{args.activation}`, H layers {args.H_num_layers}; {_what_is_drawn(args)} |",
         f"| model | {args.model_type}, {args.num_hidden_layers} layers, hidden {args.hidden_size}, "
         f"{args.num_attention_heads} heads ({args.num_key_value_heads} KV), MLP {args.intermediate_size} |",
         f"| training | {steps} steps of batch {args.batch_size} (AdamW lr {args.lr}, {args.lr_schedule}, "
@@ -460,11 +473,17 @@ def conclusion(table, crossings, cot_key, std_key, last_step, n_seeds, majority_
         category = "against"
     else:
         category = "overlap"
+        c_low, s_low = crossings[lowest][cot_key], crossings[lowest][std_key]
+        reached = ""
+        if None in c_low + s_low:
+            reached = (
+                f"; reached by cot in {sum(x is not None for x in c_low)}/{len(c_low)} seeds, standard in "
+                f"{sum(x is not None for x in s_low)}/{len(s_low)}, the others counted at step {last_step}"
+            )
         verdict = (
             "the measurement does not separate the two: the seeds' areas under the answer-accuracy curve overlap "
             f"(means: cot {auc_c.mean():.3f}, standard {auc_s.mean():.3f}; mean step to reach {lowest}: "
-            f"cot {_mean_steps(crossings[lowest][cot_key], last_step):.0f}, "
-            f"standard {_mean_steps(crossings[lowest][std_key], last_step):.0f})"
+            f"cot {_mean_steps(c_low, last_step):.0f}, standard {_mean_steps(s_low, last_step):.0f}{reached})"
         )
     out += [
         "",
