@@ -22,6 +22,7 @@ from transformers import GenerationConfig
 from tokenized_cot_icl.core.args import IGNORE_INDEX, Args
 from tokenized_cot_icl.core.data import collate_batch, pad_token_id
 from tokenized_cot_icl.data.special_tokens import SpecialTokens
+from tokenized_cot_icl.inference.scoring import AnswerFormat
 from tokenized_cot_icl.training.distributed import DistributedContext, all_reduce_sum
 
 LENGTH_PERCENTILES = (10, 50, 90)
@@ -58,6 +59,7 @@ class FreeRunningScorer:
         self.args = args
         self.special = SpecialTokens.for_vocab(args.vocab_size) if args.enable_special_tokens else None
         self.n_ordinary = args.num_ordinary_tokens
+        self.answer_format = AnswerFormat.for_args(args)
         width = args.max_chain_length
         self.index_correct = np.zeros(width)
         self.index_total = np.zeros(width)
@@ -72,15 +74,15 @@ class FreeRunningScorer:
             for index, token in enumerate(target):
                 self.index_total[index] += 1
                 self.index_correct[index] += index < len(generated) and generated[index] == token
-            self.answer_correct += len(generated) >= len(target) and generated[len(target) - 1] == target[-1]
-            return
-        s = self.special
-        if s.eos in generated:
-            generated = generated[: generated.index(s.eos) + 1]
-        self.lengths.append(len(generated))
-        ends_well = len(generated) >= 4 and generated[-4] == s.answer_start and generated[-2:] == [s.answer_end, s.eos]
-        self.answer_correct += ends_well and generated[-3] == target[-3]
-        self.format_correct += ends_well and self._well_formed(generated[:-4]) and self._ordinary(generated[-3])
+        else:
+            if self.special.eos in generated:
+                generated = generated[: generated.index(self.special.eos) + 1]
+            self.lengths.append(len(generated))
+        # The same answer extraction as the offline evaluators (inference/scoring.py).
+        answer = self.answer_format.extract(generated, len(target))
+        self.answer_correct += answer is not None and answer == self.answer_format.label_answer(target)
+        if self.special is not None:
+            self.format_correct += answer is not None and self._well_formed(generated[:-4])
 
     def _ordinary(self, token: int) -> bool:
         return 0 <= token < self.n_ordinary
