@@ -105,11 +105,15 @@ class ChainGenerator:
     def draw_inputs(self, rng: np.random.Generator, n: int, k: int) -> np.ndarray:
         return rng.integers(0, self.num_ordinary, size=(k, n))
 
-    def sample(self, rng: np.random.Generator) -> PromptSample:
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All of a prompt's generator draws, in the documented order: (inputs, parents, weights)."""
         n, m, c, k = self.draw_shape(rng)
         parents = self.draw_parents(rng, n, m, c)
         weights = self.draw_processors(rng, c)
-        inputs = self.draw_inputs(rng, n, k)
+        return self.draw_inputs(rng, n, k), parents, weights
+
+    def sample(self, rng: np.random.Generator) -> PromptSample:
+        inputs, parents, weights = self.draw(rng)
         chains = self.compute_chains(inputs[None], parents[None], weights[None])[0]
         return PromptSample(inputs=inputs, chains=chains, parents=parents)
 
@@ -161,14 +165,11 @@ class ChainGenerator:
         groups: dict[tuple[int, int, int, int], list[int]] = {}
         for slot, index in enumerate(indices):  # each index draws from its own stream
             rng = self.prompt_rng(split, index)
-            n, m, c, k = self.draw_shape(rng)
-            parents = self.draw_parents(rng, n, m, c)
-            weights = self.draw_processors(rng, c)
-            inputs = self.draw_inputs(rng, n, k)
+            inputs, parents, weights = self.draw(rng)
             drawn.append((rng, inputs, parents, weights))
-            groups.setdefault((n, m, c, k), []).append(slot)
+            groups.setdefault((*inputs.shape, *parents.shape), []).append(slot)
         samples: list = [None] * len(drawn)
-        for (_, m, _, k), group in groups.items():
+        for (k, _, _, m), group in groups.items():
             # Sub-batches keep the gathered (B, K, M, d) block cache-sized and below glibc's
             # mmap threshold (a larger fresh array page-faults on every call).
             per_chunk = max(1, SCRATCH_ELEMENTS // (k * m * self.args.n_dims))
