@@ -15,6 +15,10 @@ call) and the torch generator of ``data_device`` run on the CPU (``DeviceBatches
 ceiling is the brute-force scoring product's FLOPs per prompt (2 K C V d) over the machine's
 float32 GEMM rate. Times are this process's CPU time, the best of ``--repeats`` rounds that
 run every path in turn: on a shared machine wall time also counts other processes' turns.
+
+``--gpu``: the torch generator on CUDA (``data_device="cuda"``), wall time with the device
+synchronised, at 256 and 4096 prompts per call, against the CPU batch path on one core in the
+same run; each first GPU batch is checked token for token against the CPU path.
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.generation_ideas import measure_ideas  # noqa: E402
 from tests.generator.reference import reference_item  # noqa: E402
-from tokenized_cot_icl.data.dataset import TokenizedDataset  # noqa: E402
+from tokenized_cot_icl.data.dataset import TokenizedDataset, pad_token_id  # noqa: E402
 from tokenized_cot_icl.data.device_batches import DeviceBatches  # noqa: E402
 from tokenized_cot_icl.foundation.config import Args  # noqa: E402
 from tokenized_cot_icl.generator.chains import ChainGenerator  # noqa: E402
 from tokenized_cot_icl.generator.torch_chains import TORCH_ACTIVATIONS  # noqa: E402
+from tokenized_cot_icl.training.batching import TrainCollator, as_tensors  # noqa: E402
 
 BATCH = 256
 
@@ -133,6 +138,47 @@ def run(vocab_size: int, ns: argparse.Namespace, rate: float) -> dict[str, float
     return {"V": vocab_size, **rates, "ceiling": rate / flops, "flops": flops, "tokens": tokens}
 
 
+def wall_seconds(fn, repeats: int) -> float:
+    """The best of ``repeats`` wall-clock measurements of ``fn()``, the GPU synchronised."""
+    best = float("inf")
+    for _ in range(repeats):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def run_gpu(vocab_size: int, ns: argparse.Namespace) -> dict[str, float]:
+    """prompts/s of the CUDA torch generator (two call sizes) and of the CPU batch path."""
+    args = Args(prompt_strategy="cot", vocab_size=vocab_size, n_tasks=10**7)
+    dataset, device = TokenizedDataset(args), DeviceBatches(args, "cuda")
+    expected = as_tensors(TrainCollator(pad_token_id(args))(dataset.__getitems__(range(BATCH))))
+    got = device.batch(range(BATCH))
+    if not all(torch.equal(got[key].cpu(), expected[key]) for key in expected):
+        raise SystemExit(f"V={vocab_size}: the CUDA generator's batch differs from the CPU path's")
+    n = ns.prompts * 4
+    cpu = n / cpu_seconds(lambda: [dataset.__getitems__(range(s, s + BATCH)) for s in range(0, n, BATCH)], ns.repeats)
+    row: dict[str, float] = {"V": vocab_size, "cpu_batch": cpu}
+    for size in (BATCH, 4096):
+        total = max(n, 4 * size)
+        work = lambda size=size, total=total: [device.batch(range(s, s + size)) for s in range(0, total, size)]  # noqa: E731
+        row[f"gpu_{size}"] = total / wall_seconds(work, ns.repeats)
+    return row
+
+
+def print_gpu_table(rows: list[dict[str, float]]) -> None:
+    print(f"torch generator on {torch.cuda.get_device_name()} (tokens checked equal to the CPU path)\n")
+    print(f"| V | CPU batch path, 1 core | GPU, {BATCH}/call | GPU, 4096/call | GPU 4096 / CPU |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['V']} | {r['cpu_batch']:,.0f} | {r[f'gpu_{BATCH}']:,.0f} | {r['gpu_4096']:,.0f} "
+            f"| {r['gpu_4096'] / r['cpu_batch']:.1f}x |"
+        )
+
+
 def print_tables(rows: list[dict[str, float]], rate: float) -> None:
     print(f"float32 GEMM rate (one thread): {rate / 1e9:.1f} GFLOP/s")
     print()
@@ -161,8 +207,14 @@ def main() -> None:
     parser.add_argument("--original-prompts", type=int, default=16, help="prompts timed on the original-style path")
     parser.add_argument("--repeats", type=int, default=3, help="timings per measurement; the best is kept")
     parser.add_argument("--ideas", action="store_true", help="also measure each speed-up idea on and off")
+    parser.add_argument("--gpu", action="store_true", help="measure the torch generator on CUDA instead")
     ns = parser.parse_args()
     torch.set_num_threads(1)
+    if ns.gpu:
+        if not torch.cuda.is_available():
+            raise SystemExit("bench/data_generation.py --gpu: no CUDA device is visible to torch")
+        print_gpu_table([run_gpu(v, ns) for v in (1024, 16384)])
+        return
     rate = gemm_rate(ns.repeats)
     rows = [run(v, ns, rate) for v in (1024, 16384)]
     print_tables(rows, rate)

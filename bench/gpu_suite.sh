@@ -7,15 +7,18 @@
 #    1 GPU: fp32, bf16, bf16 + Liger kernels, bf16 + torch.compile -> tokens/s and MFU;
 # 2. data-wait share of the step time: CPU DataLoader workers vs the GPU generator (data_device);
 # 3. the vLLM evaluator on the bf16 checkpoint: prompts/s with CUDA graphs (the GPU default)
-#    and with enforce_eager=True.
+#    and with enforce_eager=True (skipped, and said so, where vLLM is not installed);
+# 4. the torch generator on CUDA vs the CPU batch path (bench/data_generation.py --gpu).
 # Records land in $OUT/*.json; the last step prints them as Markdown tables for the README.
+# PY defaults to .venv/bin/python, else python3; src/ is put on PYTHONPATH for an uninstalled tree.
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
     exit 0
 fi
 cd "$(dirname "$0")/.."
-PY=${PY:-.venv/bin/python}
+if [[ -x .venv/bin/python ]]; then PY=${PY:-.venv/bin/python}; else PY=${PY:-python3}; fi
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 STEPS=${STEPS:-60}
 OUT=${OUT:-bench-gpu-$(date +%Y%m%d-%H%M%S)}
 
@@ -28,14 +31,25 @@ run_torchrun() {
     "$PY" -m torch.distributed.run --standalone --nproc-per-node=1 bench/training.py "$@"
 }
 
+has_vllm=$("$PY" -c "import importlib.util as u; print(int(u.find_spec('vllm') is not None))")
+train() {  # variant data [extra flags]: a failed run leaves a record saying so
+    local variant=$1 data=$2
+    shift 2
+    run_torchrun --gpu "$variant" --data "$data" --steps "$STEPS" --json "$OUT/train-$variant-$data.json" "$@" \
+        || echo "{\"variant\": \"$variant\", \"data\": \"$data\", \"error\": \"failed\"}" > "$OUT/train-$variant-$data.json"
+}
 for variant in fp32 bf16 bf16_liger bf16_compile; do
-    run_torchrun --gpu "$variant" --data workers --steps "$STEPS" --json "$OUT/train-$variant-workers.json" \
-        || echo "{\"variant\": \"$variant\", \"data\": \"workers\", \"error\": \"failed\"}" > "$OUT/train-$variant-workers.json"
+    train "$variant" workers
 done
-run_torchrun --gpu bf16 --data device --steps "$STEPS" --keep "$OUT/runs" --json "$OUT/train-bf16-device.json"
-
-"$PY" bench/inference.py --model_base_dir "$OUT/runs/bench-bf16-device" --skip_transformers --compare_eager \
-    --json "$OUT/vllm.json"
+if [[ "$has_vllm" == 1 ]]; then
+    train bf16 device --keep "$OUT/runs"
+    "$PY" bench/inference.py --model_base_dir "$OUT/runs/bench-bf16-device" --skip_transformers --compare_eager \
+        --json "$OUT/vllm.json"
+else
+    train bf16 device
+    echo '{"skipped": "vLLM is not installed for this python"}' > "$OUT/vllm.json"
+fi
+"$PY" bench/data_generation.py --gpu | tee "$OUT/data-gpu.md"
 
 "$PY" - "$OUT" <<'EOF'
 import json, pathlib, sys, datetime
@@ -51,7 +65,10 @@ for r in records:
         continue
     print(f"| {r['variant']} | {r['data']} | {r['tokens_per_s']:,.0f} | {100 * r['mfu']:.1f}% | {100 * r['data_wait_share']:.1f}% |")
 vllm = json.loads((out / "vllm.json").read_text())
-print("\n| vLLM evaluator | prompts/s |\n|---|---|")
-print(f"| CUDA graphs (default on GPU) | {vllm['vllm_batched']:.1f} |")
-print(f"| enforce_eager=True | {vllm['vllm_batched_enforce_eager']:.1f} |")
+if "skipped" in vllm:
+    print(f"\nvLLM evaluator: not measured ({vllm['skipped']})")
+else:
+    print("\n| vLLM evaluator | prompts/s |\n|---|---|")
+    print(f"| CUDA graphs (default on GPU) | {vllm['vllm_batched']:.1f} |")
+    print(f"| enforce_eager=True | {vllm['vllm_batched_enforce_eager']:.1f} |")
 EOF

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import torch
+
 from tokenized_cot_icl.foundation.config import Args
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
+
+# Devices a device-generic path is checked on: the CPU always, CUDA where a GPU is visible.
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible to torch")
+    ),
+]
 
 # The README's data example, verbatim.
 README_ARGS = dict(

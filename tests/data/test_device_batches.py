@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from tests.helpers import DEVICES
 from tests.training.helpers import TRAIN_KEYS
 from tokenized_cot_icl.core.args import Args
 from tokenized_cot_icl.core.data import TokenizedDataset, pad_token_id
@@ -21,15 +22,16 @@ CONFIGS = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c["prompt_strategy"])
-def test_device_batches_equal_collated_dataset_items(config):
+def test_device_batches_equal_collated_dataset_items(config, device):
     args = Args(**{"vocab_size": 300, "n_examples": 6, "n_tasks": 1000, **config})
     indices = [5, 3, 999, 0, 17, 256, 42, 5]
     expected = as_tensors(TrainCollator(pad_token_id(args))(TokenizedDataset(args).__getitems__(indices)))
-    batch = DeviceBatches(args, "cpu").batch(indices)
+    batch = DeviceBatches(args, device).batch(indices)
     assert set(batch) == set(TRAIN_KEYS)
     for key in TRAIN_KEYS:
-        assert torch.equal(batch[key], expected[key]), key
+        assert torch.equal(batch[key].cpu(), expected[key]), key
 
 
 def test_data_device_resolution():

@@ -1,4 +1,4 @@
-"""The torch generator (float64, here on the CPU device) computes the numpy path's chain tokens."""
+"""The torch generator (float64, on the CPU and, where one is visible, on CUDA) computes the numpy path's chain tokens."""
 
 import itertools
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import DEVICES
 from tokenized_cot_icl.core.args import Args
 from tokenized_cot_icl.foundation.registries import ACTIVATIONS
 from tokenized_cot_icl.generator.chains import ChainGenerator
@@ -23,16 +24,17 @@ VARIANTS = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
-def test_torch_chains_equal_numpy_chains(variant):
+def test_torch_chains_equal_numpy_chains(variant, device):
     kwargs = dict(vocab_size=700, n_dims=6, n_inputs=4, n_parents=3, chain_length=3, n_examples=6, seed=5)
     args = Args(**{**kwargs, **variant})
     generator = ChainGenerator(args)
-    on_device = TorchChains(generator, "cpu")
+    on_device = TorchChains(generator, device)
     for group in generator.sample_groups("train", range(300)):
         chains = on_device.compute(group)
-        assert chains.dtype == torch.long
-        np.testing.assert_array_equal(chains.numpy(), group.chains)
+        assert chains.dtype == torch.long and chains.device.type == device
+        np.testing.assert_array_equal(chains.cpu().numpy(), group.chains)
 
 
 def test_every_activation_has_a_torch_twin_with_the_same_values():
