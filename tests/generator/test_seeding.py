@@ -8,10 +8,12 @@ from tokenized_cot_icl.generator.seeding import VECTORISE_FROM, pcg64_states, pr
 INDICES = [0, 1, 2, 7, 255, 2**32 - 1, 2**32, 2**40 + 7, 2**64 + 3, 3_200_000]
 
 
+@pytest.mark.parametrize("vectorised", [False, True], ids=["one-by-one", "vectorised"])
 @pytest.mark.parametrize("prefix", [(10, 42), (11, 0), (10, 2**33 + 5), (1,), ()])
-def test_states_match_default_rng(prefix):
-    indices = INDICES + list(range(100, 100 + VECTORISE_FROM))  # the vectorised path
-    for index, rng in zip(indices, prompt_generators(prefix, indices)):
+def test_states_match_default_rng(prefix, vectorised):
+    indices = INDICES + list(range(100, 100 + VECTORISE_FROM)) if vectorised else INDICES
+    assert (len(indices) >= VECTORISE_FROM) == vectorised
+    for index, rng in zip(indices, prompt_generators(prefix, indices), strict=True):
         reference = np.random.default_rng([*prefix, index])
         # every draw kind the generator makes, in its order
         assert rng.random(3).tolist() == reference.random(3).tolist()

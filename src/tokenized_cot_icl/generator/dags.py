@@ -9,6 +9,7 @@ into parents with one vectorised sort (:meth:`SortKeyDag.from_keys`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -21,13 +22,17 @@ def draw_keys(rng: np.random.Generator, n_inputs: int, chain_length: int) -> np.
     return rng.random((chain_length, n_inputs + chain_length - 1))
 
 
+@functools.lru_cache(maxsize=256)
+def _unusable(n_inputs: int, chain_length: int, width: int) -> np.ndarray:
+    """``(C, W)``: True where row c would read node >= N + c (built once per shape)."""
+    mask = np.arange(width)[None, :] >= (n_inputs + np.arange(chain_length))[:, None]
+    mask.flags.writeable = False
+    return mask
+
+
 def _usable(keys: np.ndarray, n_inputs: int) -> np.ndarray:
     """Row c may only use nodes < N + c; invalid slots sort last. ``keys`` is ``(..., C, W)``."""
-    chain_length = keys.shape[-2]
-    cols = np.arange(keys.shape[-1])
-    keys = keys.copy()
-    keys[..., cols[None, :] >= (n_inputs + np.arange(chain_length))[:, None]] = np.inf
-    return keys
+    return np.where(_unusable(n_inputs, *keys.shape[-2:]), np.inf, keys)
 
 
 def random_from_keys(keys: np.ndarray, n_inputs: int, n_parents: int) -> np.ndarray:
