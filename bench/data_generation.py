@@ -1,6 +1,6 @@
 """Data-generation throughput against two baselines measured in the same run, and the ceiling.
 
-Run: ``.venv/bin/python bench/data_generation.py [--prompts N] [--repeats R] [--ideas]``.
+Run: ``.venv/bin/python bench/data_generation.py [--prompts N] [--repeats R] [--runs N] [--ideas]``.
 One core (BLAS and torch threads = 1), seed defaults (``cot``, K=40, N=M=4, C=2, d=10) at
 V=1024 and V=16384. Baselines:
 
@@ -200,6 +200,27 @@ def print_tables(rows: list[dict[str, float]], rate: float) -> None:
         )
 
 
+RATIOS = {  # name: (numerator, denominator)
+    "item / ref": ("item", "reference"),
+    "batch / ref": ("batch", "reference"),
+    "item / original": ("item", "original"),
+    "batch / original": ("batch", "original"),
+}
+
+
+def print_spread(runs: list[list[dict[str, float]]]) -> None:
+    """min / median / max of each ratio over the runs (the machine's speed drifts between them)."""
+    print(f"\nspread over {len(runs)} runs (min / median / max)\n")
+    print("| V | " + " | ".join(RATIOS) + " |")
+    print("|---|" + "---|" * len(RATIOS))
+    for index, vocab_size in enumerate(r["V"] for r in runs[0]):
+        cells = []
+        for top, bottom in RATIOS.values():
+            values = sorted(rows[index][top] / rows[index][bottom] for rows in runs)
+            cells.append(f"{values[0]:.0f}x / {float(np.median(values)):.0f}x / {values[-1]:.0f}x")
+        print(f"| {vocab_size} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prompts", type=int, default=512, help="prompts per item-path timing (4x on batch paths)")
@@ -207,6 +228,7 @@ def main() -> None:
     parser.add_argument("--original-prompts", type=int, default=16, help="prompts timed on the original-style path")
     parser.add_argument("--repeats", type=int, default=3, help="timings per measurement; the best is kept")
     parser.add_argument("--ideas", action="store_true", help="also measure each speed-up idea on and off")
+    parser.add_argument("--runs", type=int, default=1, help="whole measurements; with 2+, the ratios' spread too")
     parser.add_argument("--gpu", action="store_true", help="measure the torch generator on CUDA instead")
     ns = parser.parse_args()
     torch.set_num_threads(1)
@@ -215,9 +237,13 @@ def main() -> None:
             raise SystemExit("bench/data_generation.py --gpu: no CUDA device is visible to torch")
         print_gpu_table([run_gpu(v, ns) for v in (1024, 16384)])
         return
-    rate = gemm_rate(ns.repeats)
-    rows = [run(v, ns, rate) for v in (1024, 16384)]
-    print_tables(rows, rate)
+    runs = []
+    for _ in range(ns.runs):
+        rate = gemm_rate(ns.repeats)
+        runs.append(([run(v, ns, rate) for v in (1024, 16384)], rate))
+    print_tables(*runs[-1])
+    if ns.runs > 1:
+        print_spread([rows for rows, _ in runs])
     if ns.ideas:
         print()
         measure_ideas(ns.repeats)

@@ -61,6 +61,20 @@ def _h(generator: ChainGenerator, group, average_first: bool) -> np.ndarray:
     return generator.activation((z.reshape(len(z), -1, z.shape[-1]) @ w).reshape(z.shape).sum(axis=2) / z.shape[2])
 
 
+def _example_major_h(generator: ChainGenerator, parent_ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``step_hidden`` before this work: rows example-major, parents summed over a middle axis."""
+    b, r, m = parent_ids.shape
+    z = (np.take(generator.embedding, parent_ids, axis=0).reshape(b, r * m, -1) @ weights[:, 0]).reshape(b, r, m, -1)
+    return generator.activation(z.sum(axis=2) / m)
+
+
+def _hidden_layouts(generator: ChainGenerator, ids: np.ndarray, weights: np.ndarray, repeats: int) -> tuple:
+    """us per prompt of both layouts, over N prompts in calls of ``len(ids)``."""
+    calls = N // len(ids)
+    before = _us(lambda: [_example_major_h(generator, ids, weights) for _ in range(calls)], repeats)
+    return before, _us(lambda: [generator.step_hidden(ids, weights) for _ in range(calls)], repeats)
+
+
 def _other_ideas(repeats: int) -> list[tuple[str, float, float, bool]]:
     args = Args(prompt_strategy="cot", vocab_size=1024, n_tasks=10**6)
     renderer = TokenizedDataset(args).renderer
@@ -72,6 +86,10 @@ def _other_ideas(repeats: int) -> list[tuple[str, float, float, bool]]:
     default_rng = _us(lambda: [np.random.default_rng([*stream, i]) for i in range(N)], repeats)
     vectorised = _us(lambda: list(prompt_generators(stream, range(N))), repeats)
     rows.append(("seeding: default_rng per prompt -> vectorised SeedSequence", default_rng, vectorised, True))
+    one_by_one = _us(lambda: [next(prompt_generators(stream, [i])) for i in range(N)], repeats)
+    rows.append(
+        ("seeding, dataset[i]: default_rng(list) -> SeedSequence of uint32 words", default_rng, one_by_one, True)
+    )
     keys = [draw_keys(np.random.default_rng(i), 4, 2) for i in range(N)]
     from_keys = generator.dag_strategy.from_keys
     per_prompt = _us(lambda: [from_keys(k, 4, 4) for k in keys], repeats)
@@ -99,6 +117,12 @@ def _other_ideas(repeats: int) -> list[tuple[str, float, float, bool]]:
             False,
         )
     )
+    parent_ids = np.take_along_axis(group.inputs, group.parents[:, None, 0, :].repeat(40, 1), axis=2)
+    example_major = _example_major_h(generator, parent_ids, group.weights[:, 0])
+    assert np.array_equal(example_major, generator.step_hidden(parent_ids, group.weights[:, 0]))  # bit-identical
+    for size, label in ((N, "batch"), (1, "dataset[i]")):
+        name = f"hidden states, {label}: example-major -> parent-major rows (contiguous parent sums)"
+        rows.append((name, *_hidden_layouts(generator, parent_ids[:size], group.weights[:size, 0], repeats), True))
     groups = renderer.many(range(N))
     mask, special = group.extras[0], renderer.special
     render = renderer.strategy.render

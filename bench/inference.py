@@ -24,7 +24,9 @@ def make_run(root: Path, ns: argparse.Namespace) -> Path:
     from tokenized_cot_icl.data.dataset import EvalTokenizedDataset
     from tokenized_cot_icl.data.storage import save_eval_set
     from tokenized_cot_icl.foundation.config import Args
+    from tokenized_cot_icl.foundation.run_dir import RunDir
     from tokenized_cot_icl.models.families import MODEL_REGISTRY
+    from tokenized_cot_icl.training.checkpoint import save_final_model
 
     args = Args(
         vocab_size=1024,
@@ -46,7 +48,7 @@ def make_run(root: Path, ns: argparse.Namespace) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "args.json").write_text(args.to_json())
     torch.manual_seed(0)
-    MODEL_REGISTRY[args.model_type](args).save_pretrained(root / "final_model")
+    save_final_model(MODEL_REGISTRY[args.model_type](args), RunDir(root))  # with its manifest, as runs save it
     save_eval_set(EvalTokenizedDataset(args, progress=False), root / "eval_set")
     return root
 
