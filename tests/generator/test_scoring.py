@@ -67,3 +67,21 @@ def test_many_near_duplicate_tokens():
     scorer = TokenScorer(table)
     h = rng.standard_normal((2000, 8))
     np.testing.assert_array_equal(scorer.argmax(h), _reference(table, h))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pairs_a_few_float64_ulps_apart_follow_the_reference_on_both_paths(dtype):
+    """Where two scores differ by float64 rounding alone, the matrix product of a batch and the
+    reference's per-row product can round differently: both paths must still return the
+    reference's token (the direct path of dataset[i] as well as the pruned batch path)."""
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((500, 10))
+    ulps = rng.integers(-3, 4, (500, 1)) * 2.0**-52
+    table = np.concatenate([base, base * (1 + ulps)])[rng.permutation(1000)]
+    scorer = TokenScorer(table, dtype)
+    h = rng.standard_normal((3000, 10))
+    expected = _reference(table, h)
+    np.testing.assert_array_equal(scorer.argmax(h), expected)  # pruned
+    direct = np.concatenate([scorer.argmax(h[i : i + 40]) for i in range(0, len(h), 40)])
+    assert 40 * len(table) < PRUNE_FROM
+    np.testing.assert_array_equal(direct, expected)

@@ -48,3 +48,19 @@ def test_ties_resolve_to_the_first_token():
     generator = ChainGenerator(Args(vocab_size=64, n_dims=4))
     h = torch.zeros(3, 4, dtype=torch.float64)  # every score 0
     assert TorchChains(generator, "cpu").argmax(h).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_scores_a_few_float64_ulps_apart_follow_the_reference(device):
+    """Near-duplicate tokens whose scores differ by rounding alone: the device's product may round
+    differently from the reference's per-row product, and the reference must still win."""
+    generator = ChainGenerator(Args(vocab_size=1000, n_dims=10))
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((500, 10))
+    ulps = rng.integers(-3, 4, (500, 1)) * 2.0**-52
+    generator.embedding = np.concatenate([base, base * (1 + ulps)])[rng.permutation(1000)]
+    on_device = TorchChains(generator, device)
+    h = rng.standard_normal((3000, 10))
+    table = generator.embedding[: generator.num_ordinary]
+    expected = [int(np.argmax(table @ row)) for row in h]
+    assert on_device.argmax(torch.from_numpy(h).to(device)).tolist() == expected

@@ -18,7 +18,10 @@ the answer:
   the first token. Elsewhere the float32 winner is the float64 winner.
 
 Small calls (fewer than ``PRUNE_FROM`` scores, e.g. one prompt at V=1024) score every token in
-float64 directly: there the two stages' fixed cost is larger than what they save.
+float64 directly: there the two stages' fixed cost is larger than what they save. A batch's
+float64 matrix product may round a score differently (by an ulp or two) from the reference's
+per-row product, so float64 scores get the same runner-up rule with u = 2^-53: two scores that
+close are re-scored the reference's way (``tests/generator/test_scoring.py`` builds such pairs).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 import torch
 
 U32 = 2.0**-24
+U64 = 2.0**-53
 BLOCK_ELEMENTS = 1 << 17  # scores per block: 512 KiB in float32, stays in L2
 CALIBRATION_ROWS = 512
 # Below this many scores per call the two stages' ~40 small numpy calls cost more than they save.
@@ -50,7 +54,10 @@ class TokenScorer:
         self.neg_norms = -norms[self.order]  # ascending, for searchsorted
         self.max_norm = float(norms.max(initial=0.0))
         self.table_t = np.ascontiguousarray(table.T)  # float64, original order, for re-checks
-        self.tol_factor = 4 * (self.dims + 4) * U32 * self.max_norm if self.dtype == np.float32 else 0.0
+        # |h| times these bound how far a score of this dtype (resp. of any float64 product) can be
+        # from the reference's float64 score, with a safety factor of 2
+        self.tol_factor = 4 * (self.dims + 4) * (U32 if self.dtype == np.float32 else U64) * self.max_norm
+        self.tol64_factor = 4 * (self.dims + 4) * U64 * self.max_norm
         # One reused buffer: a fresh score block per call would page-fault on every call.
         self._scratch = np.empty(BLOCK_ELEMENTS, dtype=self.dtype)
         self._scratch64 = np.empty(BLOCK_ELEMENTS)
@@ -93,20 +100,30 @@ class TokenScorer:
             runner[rows] = np.maximum(np.minimum(old, b2), np.maximum(runner[rows], r2))
             win = b2 > old
             best[rows[win]], pos[rows[win]] = b2[win], p2[win] + self.stage1
-        out = self.order[pos]
-        # Near-ties (and h = 0, where every score is 0) are settled by the reference rule.
-        for row in np.flatnonzero(runner >= best - tol):
-            out[row] = int(np.argmax(self.table @ h[row]))
+        return self._settle(self.order[pos], h, runner >= best - tol)
+
+    def _settle(self, out: np.ndarray, h: np.ndarray, near: np.ndarray) -> np.ndarray:
+        """Rows whose runner-up is ``near`` the best (near-ties, exact ties, h = 0, where every
+        score is 0) get the reference rule itself."""
+        rows = np.flatnonzero(near)
+        if len(rows):
+            out[rows] = self.reference(h[rows])
         return out
 
+    def reference(self, h: np.ndarray) -> np.ndarray:
+        """The SPEC rule row by row: the per-row float64 product with every token, first maximum."""
+        return np.array([int(np.argmax(self.table @ row)) for row in h], dtype=np.int64)
+
     def _direct(self, h: np.ndarray) -> np.ndarray:
-        """The reference rule itself: float64 scores against every token, first maximum."""
+        """float64 scores against every token in one product; near-ties settled by the reference rule."""
         step = max(1, BLOCK_ELEMENTS // self.size)
-        if len(h) <= step:
-            return np.matmul(h, self.table_t, out=self._scratch64[: len(h) * self.size].reshape(-1, self.size)).argmax(
-                1
-            )
-        return np.concatenate([self._direct(h[start : start + step]) for start in range(0, len(h), step)])
+        if len(h) > step:
+            return np.concatenate([self._direct(h[start : start + step]) for start in range(0, len(h), step)])
+        n = len(h)
+        scores = np.matmul(h, self.table_t, out=self._scratch64[: n * self.size].reshape(n, self.size))
+        pos, best, runner = _first_two(scores, np.arange(n) * self.size)
+        tol = self.tol64_factor * np.sqrt(np.einsum("ij,ij->i", h, h))
+        return self._settle(pos, h, runner >= best - tol)
 
     def _top2(self, h: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row of ``h``, over sorted tokens ``[lo, hi)``: best score, runner-up, position of the best."""
@@ -120,11 +137,20 @@ class TokenScorer:
             scores = flat.reshape(-1, width)
             # torch's float32 GEMM is ~1.5x numpy's (OpenBLAS) for these k=10 products
             torch.mm(torch.from_numpy(h[start:stop]), self._sorted_t_torch[:, lo:hi], out=torch.from_numpy(scores))
-            # argmax is the fastest reduction here (numpy's max over rows is ~3x slower), so
-            # the runner-up is a second argmax after masking the best.
-            p = scores.argmax(axis=1)
-            at = offsets[: stop - start] + p
-            best[start:stop], pos[start:stop] = flat[at], p
-            flat[at] = -np.inf
-            runner[start:stop] = flat[offsets[: stop - start] + scores.argmax(axis=1)]
+            pos[start:stop], best[start:stop], runner[start:stop] = _first_two(scores, offsets[: stop - start])
         return best, runner, pos
+
+
+def _first_two(scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of a C-contiguous ``scores`` block (rows start at ``offsets`` of its flat view): the
+    position of the first maximum, the maximum and the runner-up. Overwrites the maxima.
+
+    argmax is the fastest reduction here (numpy's max over rows is ~3x slower), so the runner-up
+    is a second argmax after masking the best.
+    """
+    flat = scores.reshape(-1)
+    pos = scores.argmax(axis=1)
+    at = offsets + pos
+    best = flat[at]
+    flat[at] = -np.inf
+    return pos, best, flat[offsets + scores.argmax(axis=1)]

@@ -3,8 +3,11 @@
 The draws stay on the CPU (every prompt's own numpy stream, :meth:`ChainGenerator.draw_groups`:
 a few microseconds per prompt); the chain tokens, the expensive part, are computed on the
 device with the numpy path's operations in float64 and scored against every ordinary token.
-``torch.argmax`` returns the first maximum, as the reference does, so the tokens equal the CPU
-path's (``tests/generator/test_torch_chains.py`` checks many configurations on the CPU device).
+``torch.argmax`` returns the first maximum, as the reference does; a device's float64 product
+may round a score an ulp or two away from the reference's per-row product, so rows whose
+runner-up is that close to the best are settled on the CPU by the reference rule (as the numpy
+path does). The tokens equal the CPU path's (``tests/generator/test_torch_chains.py`` checks
+many configurations on the CPU device, and on CUDA where one is visible).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class TorchChains:
                 f"activation {name!r} has no torch form for data_device; use one of {list(TORCH_ACTIVATIONS)}"
             )
         self.device = torch.device(device)
+        self.scorer = generator.scorer  # the reference rule, for near-ties
         self.activation = TORCH_ACTIVATIONS[name]
         self.embedding = torch.from_numpy(generator.embedding).to(self.device)
         self.ordinary_t = self.embedding[: generator.num_ordinary].T.contiguous()
@@ -70,4 +74,17 @@ class TorchChains:
 
     def argmax(self, h: torch.Tensor) -> torch.Tensor:
         """First ``argmax_v <h, E[v]>`` over ordinary tokens, in float64, per row of ``h``."""
-        return torch.cat([(rows @ self.ordinary_t).argmax(dim=1) for rows in h.split(self.block_rows)])
+        return torch.cat([self._block_argmax(rows) for rows in h.split(self.block_rows)])
+
+    def _block_argmax(self, h: torch.Tensor) -> torch.Tensor:
+        scores = h @ self.ordinary_t
+        pos = scores.argmax(dim=1, keepdim=True)
+        best = scores.gather(1, pos).squeeze(1)
+        runner = scores.scatter_(1, pos, -torch.inf).amax(dim=1)
+        pos = pos.squeeze(1)
+        near = runner >= best - self.scorer.tol64_factor * torch.linalg.vector_norm(h, dim=1)
+        if bool(near.any()):  # rare (ties, h = 0): one transfer of those rows
+            rows = near.nonzero().squeeze(1)
+            settled = self.scorer.reference(h[rows].cpu().numpy())
+            pos[rows] = torch.from_numpy(settled).to(pos.device)
+        return pos
