@@ -50,9 +50,44 @@ def _default_rope_scaling() -> dict:
     }
 
 
+class JsonConfig:
+    """JSON round trip of a frozen config dataclass (``Args``, ``SymbolicArgs``): one ``to_dict``.
+
+    Fields named in ``written_when_set`` are left out of ``to_dict`` while at their default, so
+    fields added after a first release leave older configs' JSON (and run names) unchanged.
+    """
+
+    written_when_set: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in self.written_when_set and value == f.default:
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else _copy_json(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config"):
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{source}: expected a mapping of {cls.__name__} fields; got {type(data).__name__}")
+        reject_unknown_fields(cls, data, source)
+        return cls(**dict(data))  # types (tuples too) are coerced from the annotations at construction
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "config"):
+        return cls.from_dict(json.loads(text), source=source)
+
+
 @dataclass(frozen=True)
-class Args:
+class Args(JsonConfig):
     """Configuration of data generation, model, training and in-training evaluation."""
+
+    written_when_set = WRITTEN_WHEN_SET  # a class attribute (no annotation), not a field
 
     seed: int = 42  # the task (E, H pool, fixed DAGs, prompts) and, unless model_seed is set, the model init
     model_seed: Optional[int] = None  # the model's initialisation only; None means "same as seed"
@@ -164,30 +199,7 @@ class Args:
             changes["enable_cot"] = None
         return dataclasses.replace(self, **changes)
 
-    # ---- serialisation --------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        out = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name in WRITTEN_WHEN_SET and value == f.default:
-                continue
-            out[f.name] = list(value) if isinstance(value, tuple) else _copy_json(value)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> Args:
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{source}: expected a mapping of Args fields; got {type(data).__name__}")
-        reject_unknown_fields(cls, data, source)
-        return cls(**dict(data))  # types (tuples too) are coerced from the annotations at construction
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str, source: str = "config") -> Args:
-        return cls.from_dict(json.loads(text), source=source)
-
+    # ---- serialisation (JsonConfig) ---------------------------------------------------------
     def data_fingerprint(self) -> dict[str, Any]:
         """The fields that determine generated data (used to refuse mismatched eval sets)."""
         return {name: self.to_dict()[name] for name in DATA_FIELDS}

@@ -10,12 +10,10 @@ field and what is allowed. Task cards of this class live in ``task_cards/symboli
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from tokenized_cot_icl.foundation.config import IntOrChoices, ShapeChoices, reject_unknown_fields
+from tokenized_cot_icl.foundation.config import IntOrChoices, JsonConfig, ShapeChoices
 from tokenized_cot_icl.foundation.registries import DAG_STRATEGIES, SYMBOLIC_FORMATS
 from tokenized_cot_icl.foundation.types import coerce_fields
 from tokenized_cot_icl.foundation.validation import validate_recipe
@@ -24,7 +22,7 @@ SYMBOLIC_CARD_DIR = "symbolic"  # task_cards/symbolic/
 
 
 @dataclass(frozen=True)
-class SymbolicArgs:
+class SymbolicArgs(JsonConfig):
     """Word tasks: N input words of ``word_length`` letters, chain words by the SPEC's word rule."""
 
     seed: int = 42
@@ -60,30 +58,9 @@ class SymbolicArgs:
     def replace(self, **changes: Any) -> SymbolicArgs:
         return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        out = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else _copy_json(value)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> SymbolicArgs:
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{source}: expected a mapping of SymbolicArgs fields; got {type(data).__name__}")
-        reject_unknown_fields(cls, data, source)
-        return cls(**dict(data))
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
     def data_fingerprint(self) -> dict[str, Any]:
         """Every field: each one shapes the items (split sizes too, through the recipe's i / n)."""
         return self.to_dict()
-
-
-def _copy_json(value: Any) -> Any:
-    return json.loads(json.dumps(value)) if isinstance(value, (dict, list)) else value
 
 
 def _int_at_least(args: SymbolicArgs, name: str, low: int) -> None:
