@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,20 @@ class EvalOptions:
                 f"force={self.force!r} and drop_cot_k={self.drop_cot_k} need special-token prompts; "
                 f"this evaluation set uses prompt_strategy {args.prompt_strategy!r} without special tokens"
             )
+
+    def generate(self, backend, prompts: Sequence[Sequence[int]], *, max_tokens: int, stop_token_ids) -> tuple:
+        """ALL ``prompts`` in one ``backend.generate`` call with these sampling options:
+        ``(continuations, seconds)``."""
+        start = time.perf_counter()
+        generated = backend.generate(
+            prompts,
+            max_tokens=max_tokens,
+            n=self.n_samples,
+            temperature=self.temperature,
+            stop_token_ids=stop_token_ids,
+            seed=self.seed,
+        )
+        return generated, time.perf_counter() - start
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -58,16 +57,7 @@ def evaluate_cases(backend: InferenceBackend, cases: list[PromptCase], args: Arg
     stops = [vocab.special.eos] if vocab.special is not None else []
     forced_len = max((len(c.forced) for c in cases), default=0)
     budget = max(1, max_new_tokens(args, options) - forced_len)
-    start = time.perf_counter()
-    generated = backend.generate(
-        [c.prompt for c in cases],
-        max_tokens=budget,
-        n=options.n_samples,
-        temperature=options.temperature,
-        stop_token_ids=stops,
-        seed=options.seed,
-    )
-    seconds = time.perf_counter() - start
+    generated, seconds = options.generate(backend, [c.prompt for c in cases], max_tokens=budget, stop_token_ids=stops)
     outputs = [[c.forced + g for g in gens] for c, gens in zip(cases, generated)]
     scores = [
         score_prompt([strategy.parse(o, c.chain_length, vocab) for o in outs], c.answer)

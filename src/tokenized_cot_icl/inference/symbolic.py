@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -170,16 +169,7 @@ def evaluate_symbolic(
     fmt = get_format(args.prompt_format)
     stops = stop_token_ids(tokenizer, Path(backend.config.model_dir))
     budget = budget or options.max_tokens or default_budget(cases, tokenizer)
-    start = time.perf_counter()
-    generated = backend.generate(
-        [c.prompt for c in cases],
-        max_tokens=budget,
-        n=options.n_samples,
-        temperature=options.temperature,
-        stop_token_ids=stops,
-        seed=options.seed,
-    )
-    seconds = time.perf_counter() - start
+    generated, seconds = options.generate(backend, [c.prompt for c in cases], max_tokens=budget, stop_token_ids=stops)
     all_stops = set(stops) | set(backend.model_eos_ids)
     outputs = [[c.forced + _decode(tokenizer, g, all_stops) for g in gens] for c, gens in zip(cases, generated)]
     chain_lengths = [len(c.steps) + 1 for c in cases]
