@@ -145,3 +145,15 @@ def reference_item(args, split: str, index: int) -> dict:
         "num_cot_examples": n_cot,
         "num_standard_examples": K - n_cot,
     }
+
+
+def reference_tokens(table: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The SPEC readout row by row: float64 scores against every token, the first maximum wins."""
+    return np.array([int(np.argmax(table @ row)) for row in h])
+
+
+def pairs_ulps_apart(rng: np.random.Generator, pairs: int = 500, dims: int = 10) -> np.ndarray:
+    """A table of token pairs 0-3 float64 ulps apart (shuffled): scores that differ by rounding alone."""
+    base = rng.standard_normal((pairs, dims))
+    ulps = rng.integers(-3, 4, (pairs, 1)) * 2.0**-52
+    return np.concatenate([base, base * (1 + ulps)])[rng.permutation(2 * pairs)]

@@ -3,12 +3,8 @@
 import numpy as np
 import pytest
 
+from tests.generator.reference import pairs_ulps_apart, reference_tokens
 from tokenized_cot_icl.generator.scoring import PRUNE_FROM, TokenScorer
-
-
-def _reference(table: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """The SPEC rule: float64 scores against every token, the first maximum wins."""
-    return np.array([int(np.argmax(table @ row)) for row in h])
 
 
 def _rows(rng, n, d, activation):
@@ -25,8 +21,8 @@ def test_pruned_scores_give_reference_tokens(size, dims, activation, dtype):
     scorer = TokenScorer(table, dtype)
     h = _rows(rng, max(600, 2 * PRUNE_FROM // size), dims, activation)  # above PRUNE_FROM: the pruned path
     assert len(h) * size >= PRUNE_FROM
-    np.testing.assert_array_equal(scorer.argmax(h), _reference(table, h))
-    np.testing.assert_array_equal(scorer.argmax(h[:5]), _reference(table, h[:5]))  # the direct path
+    np.testing.assert_array_equal(scorer.argmax(h), reference_tokens(table, h))
+    np.testing.assert_array_equal(scorer.argmax(h[:5]), reference_tokens(table, h[:5]))  # the direct path
 
 
 def test_ties_and_near_ties_resolve_to_the_first_token():
@@ -46,7 +42,7 @@ def test_ties_and_near_ties_resolve_to_the_first_token():
         ]
     )
     tokens = scorer.argmax(h)
-    np.testing.assert_array_equal(tokens, _reference(table, h))
+    np.testing.assert_array_equal(tokens, reference_tokens(table, h))
     assert set(tokens[:50]) == {0} and set(tokens[50:100]) == {700} and set(tokens[100:150]) == {1200}
 
 
@@ -55,7 +51,7 @@ def test_small_tables_score_every_token():
     scorer = TokenScorer(table)
     assert scorer.stage1 == 40
     h = np.random.default_rng(2).standard_normal((PRUNE_FROM // 40 + 1, 4))
-    np.testing.assert_array_equal(scorer.argmax(h), _reference(table, h))
+    np.testing.assert_array_equal(scorer.argmax(h), reference_tokens(table, h))
 
 
 def test_many_near_duplicate_tokens():
@@ -66,7 +62,7 @@ def test_many_near_duplicate_tokens():
     table = np.concatenate([base, base * scale])[rng.permutation(1000)]
     scorer = TokenScorer(table)
     h = rng.standard_normal((2000, 8))
-    np.testing.assert_array_equal(scorer.argmax(h), _reference(table, h))
+    np.testing.assert_array_equal(scorer.argmax(h), reference_tokens(table, h))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -75,12 +71,10 @@ def test_pairs_a_few_float64_ulps_apart_follow_the_reference_on_both_paths(dtype
     reference's per-row product can round differently: both paths must still return the
     reference's token (the direct path of dataset[i] as well as the pruned batch path)."""
     rng = np.random.default_rng(4)
-    base = rng.standard_normal((500, 10))
-    ulps = rng.integers(-3, 4, (500, 1)) * 2.0**-52
-    table = np.concatenate([base, base * (1 + ulps)])[rng.permutation(1000)]
+    table = pairs_ulps_apart(rng)
     scorer = TokenScorer(table, dtype)
     h = rng.standard_normal((3000, 10))
-    expected = _reference(table, h)
+    expected = reference_tokens(table, h)
     np.testing.assert_array_equal(scorer.argmax(h), expected)  # pruned
     direct = np.concatenate([scorer.argmax(h[i : i + 40]) for i in range(0, len(h), 40)])
     assert 40 * len(table) < PRUNE_FROM

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.generator.reference import pairs_ulps_apart, reference_tokens
 from tests.helpers import DEVICES
 from tokenized_cot_icl.core.args import Args
 from tokenized_cot_icl.foundation.registries import ACTIVATIONS
@@ -56,11 +57,8 @@ def test_scores_a_few_float64_ulps_apart_follow_the_reference(device):
     differently from the reference's per-row product, and the reference must still win."""
     generator = ChainGenerator(Args(vocab_size=1000, n_dims=10))
     rng = np.random.default_rng(4)
-    base = rng.standard_normal((500, 10))
-    ulps = rng.integers(-3, 4, (500, 1)) * 2.0**-52
-    generator.embedding = np.concatenate([base, base * (1 + ulps)])[rng.permutation(1000)]
+    generator.embedding = pairs_ulps_apart(rng)
     on_device = TorchChains(generator, device)
     h = rng.standard_normal((3000, 10))
-    table = generator.embedding[: generator.num_ordinary]
-    expected = [int(np.argmax(table @ row)) for row in h]
-    assert on_device.argmax(torch.from_numpy(h).to(device)).tolist() == expected
+    expected = reference_tokens(generator.embedding[: generator.num_ordinary], h)
+    assert on_device.argmax(torch.from_numpy(h).to(device)).tolist() == expected.tolist()
