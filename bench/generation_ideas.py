@@ -35,6 +35,13 @@ class AllTokens(TokenScorer):
         return self._direct(h)
 
 
+def _scores_only_width(table: np.ndarray) -> TokenScorer:
+    """The float32 scorer with its stage-1 width from the earlier cost model (128 scores per stage-2 row)."""
+    scorer = TokenScorer(table, np.float32)
+    scorer.stage1 = scorer._calibrate(row_cost=128)
+    return scorer
+
+
 def _readout(vocab_size: int, repeats: int) -> list[tuple[str, float]]:
     """The batch path with each readout, interleaved (A B C A B C ...), the best of each kept."""
     dataset = TokenizedDataset(Args(prompt_strategy="cot", vocab_size=vocab_size, n_tasks=10**6))
@@ -42,6 +49,9 @@ def _readout(vocab_size: int, repeats: int) -> list[tuple[str, float]]:
     variants = {
         "float64, every token": AllTokens(table, np.float64),
         "float64, norm-pruned": TokenScorer(table, np.float64),
+        "float32 + float64 re-check, norm-pruned, stage-1 width for 128 scores per stage-2 row": _scores_only_width(
+            table
+        ),
         "float32 + float64 re-check, norm-pruned": TokenScorer(table, np.float32),
     }
     best = dict.fromkeys(variants, float("inf"))
@@ -143,7 +153,7 @@ def measure_ideas(repeats: int) -> None:
     for vocab_size in (1024, 16384):
         (_, base), *variants = _readout(vocab_size, repeats)
         for name, us in variants:
-            kept = "kept" if name.startswith("float32") else "superseded by float32"
+            kept = "kept" if name.startswith("float32") and "stage-1" not in name else "superseded"
             row = f"batch path readout: float64 every token -> {name}"
             print(f"| {row} | {vocab_size} | {base:.1f} | {us:.1f} | {kept} |")
     for name, off, on, kept in _other_ideas(repeats):
