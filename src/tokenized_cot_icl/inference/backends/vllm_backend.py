@@ -56,7 +56,9 @@ class VLLMBackend(InferenceBackend):
         kwargs.update(engine_kwargs)
         self.llm = LLM(**kwargs)
 
-    def _generate(self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed) -> Continuations:
+    def _run(self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed, **sampling):
+        """One batched ``LLM.generate`` over token-id prompts (no detokenising); ``sampling`` adds
+        SamplingParams fields."""
         params = self.SamplingParams(
             n=n,
             max_tokens=max_tokens,
@@ -64,9 +66,13 @@ class VLLMBackend(InferenceBackend):
             stop_token_ids=stop_token_ids or None,
             seed=seed,
             detokenize=False,
+            **sampling,
         )
         requests = [self.TokensPrompt(prompt_token_ids=p) for p in prompts]
-        outputs = self.llm.generate(requests, params, use_tqdm=len(requests) >= 64)
+        return self.llm.generate(requests, params, use_tqdm=len(requests) >= 64)
+
+    def _generate(self, prompts, **request) -> Continuations:
+        outputs = self._run(prompts, **request)
         result = []
         for out in outputs:
             conts = []
@@ -80,22 +86,10 @@ class VLLMBackend(InferenceBackend):
             result.append(conts)
         return result
 
-    def _generate_scored(
-        self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed, top_logprobs
-    ) -> ScoredContinuations:
-        # logprobs=k returns the top-k plus the sampled token at every position (raw logprobs by default).
-        params = self.SamplingParams(
-            n=n,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop_token_ids=stop_token_ids or None,
-            seed=seed,
-            detokenize=False,
-            logprobs=top_logprobs,
-            flat_logprobs=True,  # flat lists instead of one object per (position, token): less per-request overhead
-        )
-        requests = [self.TokensPrompt(prompt_token_ids=p) for p in prompts]
-        outputs = self.llm.generate(requests, params, use_tqdm=len(requests) >= 64)
+    def _generate_scored(self, prompts, *, top_logprobs, **request) -> ScoredContinuations:
+        # logprobs=k returns the top-k plus the sampled token at every position (raw logprobs by
+        # default); flat lists instead of one object per (position, token): less per-request overhead.
+        outputs = self._run(prompts, logprobs=top_logprobs, flat_logprobs=True, **request)
         return [[_scored(comp, top_logprobs) for comp in out.outputs] for out in outputs]
 
     def close(self) -> None:
