@@ -41,9 +41,12 @@ def test_ties_and_near_ties_resolve_to_the_first_token():
             rng.standard_normal((200, 6)),
         ]
     )
-    tokens = scorer.argmax(h)
+    tokens = scorer.argmax(h)  # the pruned path
     np.testing.assert_array_equal(tokens, reference_tokens(table, h))
     assert set(tokens[:50]) == {0} and set(tokens[50:100]) == {700} and set(tokens[100:150]) == {1200}
+    assert 40 * len(table) < PRUNE_FROM
+    direct = np.concatenate([scorer.argmax(h[i : i + 40]) for i in range(0, len(h), 40)])
+    np.testing.assert_array_equal(direct, tokens)
 
 
 def test_small_tables_score_every_token():

@@ -17,11 +17,12 @@ the answer:
   re-scored over all tokens in float64 exactly as the reference does, so ties still resolve to
   the first token. Elsewhere the float32 winner is the float64 winner.
 
-Small calls (fewer than ``PRUNE_FROM`` scores, e.g. one prompt at V=1024) score every token in
-float64 directly: there the two stages' fixed cost is larger than what they save. A batch's
-float64 matrix product may round a score differently (by an ulp or two) from the reference's
-per-row product, so float64 scores get the same runner-up rule with u = 2^-53: two scores that
-close are re-scored the reference's way (``tests/generator/test_scoring.py`` builds such pairs).
+Small calls (fewer than ``PRUNE_FROM`` scores, e.g. one prompt at V=1024) score every token
+directly, in one product of the same dtype over the table in its original order: there the two
+stages' fixed cost is larger than what they save. The same runner-up rule applies; with
+``dtype=float64`` it uses u = 2^-53, because a batch's matrix product may round a score
+differently (by an ulp or two) from the reference's per-row product, so two scores that close
+are re-scored the reference's way (``tests/generator/test_scoring.py`` builds such pairs).
 """
 
 from __future__ import annotations
@@ -55,14 +56,14 @@ class TokenScorer:
         self.sorted_t = np.ascontiguousarray(table[self.order].T, dtype=self.dtype)  # (d, V)
         self.neg_norms = -norms[self.order]  # ascending, for searchsorted
         self.max_norm = float(norms.max(initial=0.0))
-        self.table_t = np.ascontiguousarray(table.T)  # float64, original order, for re-checks
+        # the direct path's table: original order, so that its first maximum is the reference's
+        self._table_t_torch = torch.from_numpy(np.ascontiguousarray(table.T, dtype=self.dtype))
         # |h| times these bound how far a score of this dtype (resp. of any float64 product) can be
         # from the reference's float64 score, with a safety factor of 2
         self.tol_factor = 4 * (self.dims + 4) * (U32 if self.dtype == np.float32 else U64) * self.max_norm
         self.tol64_factor = 4 * (self.dims + 4) * U64 * self.max_norm
         # One reused buffer: a fresh score block per call would page-fault on every call.
         self._scratch = np.empty(BLOCK_ELEMENTS, dtype=self.dtype)
-        self._scratch64 = np.empty(BLOCK_ELEMENTS)
         self._sorted_t_torch = torch.from_numpy(self.sorted_t)
         self.stage1 = self._calibrate()
 
@@ -121,30 +122,34 @@ class TokenScorer:
         return np.array([int(np.argmax(self.table @ row)) for row in h], dtype=np.int64)
 
     def _direct(self, h: np.ndarray) -> np.ndarray:
-        """float64 scores against every token in one product; near-ties settled by the reference rule."""
+        """Scores against every token in one product; near-ties settled by the reference rule."""
         step = max(1, BLOCK_ELEMENTS // self.size)
         if len(h) > step:
             return np.concatenate([self._direct(h[start : start + step]) for start in range(0, len(h), step)])
-        n = len(h)
-        scores = np.matmul(h, self.table_t, out=self._scratch64[: n * self.size].reshape(n, self.size))
-        pos, best, runner = _first_two(scores, np.arange(n) * self.size)
-        tol = self.tol64_factor * np.sqrt(np.einsum("ij,ij->i", h, h))
+        pos, best, runner = self._block_top2(h.astype(self.dtype, copy=False), self._table_t_torch)
+        tol = self.tol_factor * np.sqrt(np.einsum("ij,ij->i", h, h))
         return self._settle(pos, h, runner >= best - tol)
 
     def _top2(self, h: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row of ``h``, over sorted tokens ``[lo, hi)``: best score, runner-up, position of the best."""
-        n, width = len(h), hi - lo
+        n, table = len(h), self._sorted_t_torch[:, lo:hi]
+        step = max(1, BLOCK_ELEMENTS // (hi - lo))
+        if n <= step:  # one block (dataset[i]'s rows, few stage-2 rows): no copies into result arrays
+            pos, best, runner = self._block_top2(h, table)
+            return best, runner, pos
         best, runner, pos = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
-        step = max(1, BLOCK_ELEMENTS // width)
-        offsets = np.arange(min(step, n)) * width
         for start in range(0, n, step):
             stop = min(n, start + step)
-            flat = self._scratch[: (stop - start) * width]
-            scores = flat.reshape(-1, width)
-            # torch's float32 GEMM is ~1.5x numpy's (OpenBLAS) for these k=10 products
-            torch.mm(torch.from_numpy(h[start:stop]), self._sorted_t_torch[:, lo:hi], out=torch.from_numpy(scores))
-            pos[start:stop], best[start:stop], runner[start:stop] = _first_two(scores, offsets[: stop - start])
+            pos[start:stop], best[start:stop], runner[start:stop] = self._block_top2(h[start:stop], table)
         return best, runner, pos
+
+    def _block_top2(self, h: np.ndarray, table_t: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_first_two` of ``h @ table_t`` for at most ``BLOCK_ELEMENTS`` scores, in the scratch block."""
+        n, width = len(h), table_t.shape[1]
+        scores = self._scratch[: n * width].reshape(n, width)
+        # torch's float32 GEMM is ~1.5x numpy's (OpenBLAS) for these k=10 products
+        torch.mm(torch.from_numpy(h), table_t, out=torch.from_numpy(scores))
+        return _first_two(scores, np.arange(n) * width)
 
 
 def _first_two(scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
