@@ -91,7 +91,7 @@ class TokenScorer:
         norm = np.sqrt(np.einsum("ij,ij->i", h, h))
         tol = self.tol_factor * norm
         hs = h.astype(self.dtype, copy=False)
-        best, runner, pos = self._top2(hs, 0, self.stage1)
+        best, runner, pos = self._top2(hs, self._sorted_t_torch[:, : self.stage1])
         # Tokens past ``need`` have |h| |E[v]| below the best score (less the float32 slack).
         lower = (best - tol) / np.where(norm > 0, norm * (1 + 1e-12), 1.0)
         need = np.searchsorted(self.neg_norms, -lower, side="right")
@@ -102,7 +102,7 @@ class TokenScorer:
         else:
             buckets = [more] if len(more) else []
         for rows in buckets:
-            b2, r2, p2 = self._top2(hs[rows], self.stage1, int(need[rows].max()))
+            b2, r2, p2 = self._top2(hs[rows], self._sorted_t_torch[:, self.stage1 : int(need[rows].max())])
             old = best[rows]
             runner[rows] = np.maximum(np.minimum(old, b2), np.maximum(runner[rows], r2))
             win = b2 > old
@@ -123,33 +123,31 @@ class TokenScorer:
 
     def _direct(self, h: np.ndarray) -> np.ndarray:
         """Scores against every token in one product; near-ties settled by the reference rule."""
-        step = max(1, BLOCK_ELEMENTS // self.size)
-        if len(h) > step:
-            return np.concatenate([self._direct(h[start : start + step]) for start in range(0, len(h), step)])
-        pos, best, runner = self._block_top2(h.astype(self.dtype, copy=False), self._table_t_torch)
+        best, runner, pos = self._top2(h.astype(self.dtype, copy=False), self._table_t_torch)
         tol = self.tol_factor * np.sqrt(np.einsum("ij,ij->i", h, h))
         return self._settle(pos, h, runner >= best - tol)
 
-    def _top2(self, h: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per row of ``h``, over sorted tokens ``[lo, hi)``: best score, runner-up, position of the best."""
-        n, table = len(h), self._sorted_t_torch[:, lo:hi]
-        step = max(1, BLOCK_ELEMENTS // (hi - lo))
+    def _top2(self, h: np.ndarray, table: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of ``h``, over the columns of ``table`` ``(d, width)``: best score, runner-up and
+        position of the best, in blocks of at most ``BLOCK_ELEMENTS`` scores."""
+        n = len(h)
+        step = max(1, BLOCK_ELEMENTS // table.shape[1])
         if n <= step:  # one block (dataset[i]'s rows, few stage-2 rows): no copies into result arrays
-            pos, best, runner = self._block_top2(h, table)
-            return best, runner, pos
+            return self._block_top2(h, table)
         best, runner, pos = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
         for start in range(0, n, step):
             stop = min(n, start + step)
-            pos[start:stop], best[start:stop], runner[start:stop] = self._block_top2(h[start:stop], table)
+            best[start:stop], runner[start:stop], pos[start:stop] = self._block_top2(h[start:stop], table)
         return best, runner, pos
 
     def _block_top2(self, h: np.ndarray, table_t: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`_first_two` of ``h @ table_t`` for at most ``BLOCK_ELEMENTS`` scores, in the scratch block."""
+        """:meth:`_top2` of one block (at most ``BLOCK_ELEMENTS`` scores), scored in the scratch buffer."""
         n, width = len(h), table_t.shape[1]
         scores = self._scratch[: n * width].reshape(n, width)
         # torch's float32 GEMM is ~1.5x numpy's (OpenBLAS) for these k=10 products
         torch.mm(torch.from_numpy(h), table_t, out=torch.from_numpy(scores))
-        return _first_two(scores, np.arange(n) * width)
+        pos, best, runner = _first_two(scores, np.arange(n) * width)
+        return best, runner, pos
 
 
 def _first_two(scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
