@@ -42,6 +42,15 @@ def _scores_only_width(table: np.ndarray) -> TokenScorer:
     return scorer
 
 
+class SearchEveryRow(TokenScorer):
+    """Stage 2's rows found by a binary search of every row's need (before one comparison)."""
+
+    def _stage2_rows(self, lower: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        need = np.searchsorted(self.neg_norms, -lower, side="right")
+        more = np.flatnonzero((need > self.stage1) & (norm > 0))
+        return more, need[more]
+
+
 def _readout(vocab_size: int, repeats: int) -> list[tuple[str, float]]:
     """The batch path with each readout, interleaved (A B C A B C ...), the best of each kept."""
     dataset = TokenizedDataset(Args(prompt_strategy="cot", vocab_size=vocab_size, n_tasks=10**6))
@@ -52,6 +61,7 @@ def _readout(vocab_size: int, repeats: int) -> list[tuple[str, float]]:
         "float32 + float64 re-check, norm-pruned, stage-1 width for 128 scores per stage-2 row": _scores_only_width(
             table
         ),
+        "float32 + float64 re-check, norm-pruned, stage-2 rows by a search of every row": SearchEveryRow(table),
         "float32 + float64 re-check, norm-pruned": TokenScorer(table, np.float32),
     }
     return list(_interleaved(dataset, variants, lambda: dataset.__getitems__(range(N)), repeats).items())
@@ -169,7 +179,7 @@ def measure_ideas(repeats: int) -> None:
     for vocab_size in (1024, 16384):
         (_, base), *variants = _readout(vocab_size, repeats)
         for name, us in variants:
-            kept = "kept" if name.startswith("float32") and "stage-1" not in name else "superseded"
+            kept = "kept" if name.startswith("float32") and "stage-" not in name else "superseded"
             row = f"batch path readout: float64 every token -> {name}"
             print(f"| {row} | {vocab_size} | {base:.1f} | {us:.1f} | {kept} |")
     for name, off, on, kept in _other_ideas(repeats):
