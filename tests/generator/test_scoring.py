@@ -7,6 +7,12 @@ from tests.generator.reference import pairs_ulps_apart, reference_tokens
 from tokenized_cot_icl.generator.scoring import PRUNE_FROM, TokenScorer
 
 
+def _direct_calls(scorer: TokenScorer, h: np.ndarray) -> np.ndarray:
+    """``h`` in calls of 40 rows, as ``dataset[i]`` makes them: below PRUNE_FROM, the direct path."""
+    assert 40 * scorer.size < PRUNE_FROM
+    return np.concatenate([scorer.argmax(h[i : i + 40]) for i in range(0, len(h), 40)])
+
+
 def _rows(rng, n, d, activation):
     h = rng.standard_normal((n, d)) @ rng.standard_normal((d, d))
     return {"identity": h, "relu": np.maximum(h, 0.0), "leaky": np.maximum(h, 0.5 * h)}[activation]
@@ -44,9 +50,7 @@ def test_ties_and_near_ties_resolve_to_the_first_token():
     tokens = scorer.argmax(h)  # the pruned path
     np.testing.assert_array_equal(tokens, reference_tokens(table, h))
     assert set(tokens[:50]) == {0} and set(tokens[50:100]) == {700} and set(tokens[100:150]) == {1200}
-    assert 40 * len(table) < PRUNE_FROM
-    direct = np.concatenate([scorer.argmax(h[i : i + 40]) for i in range(0, len(h), 40)])
-    np.testing.assert_array_equal(direct, tokens)
+    np.testing.assert_array_equal(_direct_calls(scorer, h), tokens)
 
 
 def test_small_tables_score_every_token():
@@ -79,6 +83,4 @@ def test_pairs_a_few_float64_ulps_apart_follow_the_reference_on_both_paths(dtype
     h = rng.standard_normal((3000, 10))
     expected = reference_tokens(table, h)
     np.testing.assert_array_equal(scorer.argmax(h), expected)  # pruned
-    direct = np.concatenate([scorer.argmax(h[i : i + 40]) for i in range(0, len(h), 40)])
-    assert 40 * len(table) < PRUNE_FROM
-    np.testing.assert_array_equal(direct, expected)
+    np.testing.assert_array_equal(_direct_calls(scorer, h), expected)

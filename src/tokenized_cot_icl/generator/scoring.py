@@ -53,7 +53,6 @@ class TokenScorer:
         self.dtype = np.dtype(dtype)
         norms = np.sqrt(np.einsum("ij,ij->i", table, table))
         self.order = np.argsort(-norms, kind="stable")
-        self.sorted_t = np.ascontiguousarray(table[self.order].T, dtype=self.dtype)  # (d, V)
         self.neg_norms = -norms[self.order]  # ascending, for searchsorted
         self.max_norm = float(norms.max(initial=0.0))
         # the direct path's table: original order, so that its first maximum is the reference's
@@ -64,7 +63,7 @@ class TokenScorer:
         self.tol64_factor = 4 * (self.dims + 4) * U64 * self.max_norm
         # One reused buffer: a fresh score block per call would page-fault on every call.
         self._scratch = np.empty(BLOCK_ELEMENTS, dtype=self.dtype)
-        self._sorted_t_torch = torch.from_numpy(self.sorted_t)
+        self._sorted_t_torch = torch.from_numpy(np.ascontiguousarray(table[self.order].T, dtype=self.dtype))  # (d, V)
         self.stage1 = self._calibrate()
         # the largest norm stage 1 leaves out (-inf when it scores every token)
         self.stage1_norm = -self.neg_norms[self.stage1] if self.stage1 < self.size else -np.inf
