@@ -13,7 +13,9 @@ V=1024 and V=16384. Baselines:
 Paths: ``dataset[i]`` (item), ``dataset.__getitems__`` (batch, what DataLoader calls, 256 per
 call) and the torch generator of ``data_device`` run on the CPU (``DeviceBatches``); "draws
 alone" times only the batch path's per-prompt numpy draws (each prompt's own stream: shape,
-DAG keys, processors, inputs), an upper bound on what the batch path can reach. The
+DAG keys, processors, inputs), an upper bound on what the batch path can reach; "readout
+free" runs ``dataset[i]`` and the batch path with the readout replaced by a constant (the tokens
+are not valid), the most any faster readout could give each path. The
 ceiling is the brute-force scoring product's FLOPs per prompt (2 K C V d) over the machine's
 float32 GEMM rate. Times are this process's CPU time, the best of ``--repeats`` rounds that
 run every path in turn: on a shared machine wall time also counts other processes' turns.
@@ -97,6 +99,20 @@ class OriginalStyle:
         return chains
 
 
+class ConstantReadout:
+    """Token 0 for every row: a readout that costs nothing, for the "readout free" bound only."""
+
+    def argmax(self, h: np.ndarray) -> np.ndarray:
+        return np.zeros(len(h), dtype=np.int64)
+
+
+def readout_free(args: Args) -> TokenizedDataset:
+    """A dataset whose chain tokens all come from :class:`ConstantReadout` (timing only)."""
+    dataset = TokenizedDataset(args)
+    dataset.generator.__dict__["scorer"] = ConstantReadout()  # shadows the cached property
+    return dataset
+
+
 class _Activation(torch.nn.Module):
     def __init__(self, fn) -> None:
         super().__init__()
@@ -114,11 +130,11 @@ def gemm_rate(repeats: int) -> float:
 
 def run(vocab_size: int, ns: argparse.Namespace, rate: float) -> dict[str, float]:
     args = Args(prompt_strategy="cot", vocab_size=vocab_size, n_tasks=10**7)
-    dataset = TokenizedDataset(args)
+    dataset, free = TokenizedDataset(args), readout_free(args)
     device = DeviceBatches(args, "cpu")
     original = OriginalStyle(args)
     draw = dataset.generator.draw_groups
-    dataset[0], device.batch(range(BATCH))  # warm caches (E, scorer calibration, templates)
+    dataset[0], free[0], device.batch(range(BATCH))  # warm caches (E, scorer calibration, templates)
     n_item, n_batch = ns.prompts, ns.prompts * 4
     paths = {  # name: (prompts, work)
         "reference": (
@@ -131,6 +147,9 @@ def run(vocab_size: int, ns: argparse.Namespace, rate: float) -> dict[str, float
         "torch": (n_batch, lambda: [device.batch(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
         # the batch path's per-prompt numpy draws alone (no chains, no rendering): its upper bound
         "draws": (n_batch, lambda: [draw("train", range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
+        # both paths with a readout that costs nothing: the most a faster readout could give
+        "item_free": (n_item, lambda: [free[i] for i in range(n_item)]),
+        "batch_free": (n_batch, lambda: [free.__getitems__(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
     }
     # interleaved (A B C A B C ...) so that a busy spell of a shared machine hits every path
     seconds = dict.fromkeys(paths, float("inf"))
@@ -202,15 +221,16 @@ def print_tables(rows: list[dict[str, float]], rate: float) -> None:
     print()
     print(
         "| V | item / ref | batch / ref | item / original | batch / original | ceiling prompts/s | batch / ceiling "
-        "| draws alone / ref |"
+        "| draws alone / ref | readout free, item / batch / ref |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['V']} | {ratio(r['item'] / r['reference'])} | {ratio(r['batch'] / r['reference'])} "
             f"| {ratio(r['item'] / r['original'])} | {ratio(r['batch'] / r['original'])} "
             f"| {r['ceiling']:.0f} ({r['flops'] / 1e6:.2f} MFLOP) | {100 * r['batch'] / r['ceiling']:.0f}% "
-            f"| {r['draws'] / r['reference']:.0f}x |"
+            f"| {r['draws'] / r['reference']:.0f}x "
+            f"| {ratio(r['item_free'] / r['reference'])} / {ratio(r['batch_free'] / r['reference'])} |"
         )
 
 
@@ -219,6 +239,8 @@ RATIOS = {  # name: (numerator, denominator)
     "batch / ref": ("batch", "reference"),
     "item / original": ("item", "original"),
     "batch / original": ("batch", "original"),
+    "item, readout free / ref": ("item_free", "reference"),
+    "batch, readout free / ref": ("batch_free", "reference"),
 }
 
 
