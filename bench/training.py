@@ -5,7 +5,8 @@ an AdamW step over the batches the trainer's sampler picks (collated beforehand)
 the trainer runs its whole loop (data, scheduler, metrics, progress bar) with DataLoader
 workers, in-process, or with ``data_device="cpu"``. Both are timed in this run, interleaved,
 as tokens/s of their best 10-step window after the first (the machine may be shared) over
-``--repeats`` runs; overhead = 1 - trainer / minimal tokens/s (target <= 5%).
+``--repeats`` runs; overhead = 1 - trainer / minimal tokens/s (target <= 5%), from the best runs
+and paired within each repeat (min / median / max over the repeats).
 Gradient clipping is off in both (the card clips; clipping is model work, not overhead).
 
 GPU (``--gpu VARIANT``; ``bench/gpu_suite.sh`` runs every variant under torchrun with nccl):
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -113,25 +115,34 @@ def bench_cpu(steps: int, repeats: int) -> None:
         "trainer, in-process DataLoader": dict(num_workers=0),
         "trainer, data_device=cpu": dict(num_workers=0, data_device="cpu"),
     }
-    best: dict[str, dict[str, float]] = {}
+    runs: list[dict[str, dict[str, float]]] = []  # per repeat: every loop, run back to back
     with tempfile.TemporaryDirectory() as out:
         for repeat in range(repeats):
             base = bench_args(card, steps, os.path.join(out, str(repeat)))
-            minimal = minimal_rate(base)
-            if minimal > best.get("minimal loop", {}).get("tokens_per_s", 0):
-                best["minimal loop"] = {"tokens_per_s": minimal, "data_wait_share": 0.0}
+            run = {"minimal loop": {"tokens_per_s": minimal_rate(base), "data_wait_share": 0.0}}
             for index, (name, changes) in enumerate(variants.items()):
-                result = trainer_rate(base.replace(**changes, run_name=f"bench-{index}"))
-                if result["tokens_per_s"] > best.get(name, {}).get("tokens_per_s", 0):
-                    best[name] = result
-    reference = best["minimal loop"]["tokens_per_s"]
+                run[name] = trainer_rate(base.replace(**changes, run_name=f"bench-{index}"))
+            runs.append(run)
     print(f"\nquickstart model on CPU (1 thread; best {WINDOW}-step window of {steps} steps x {repeats} runs)\n")
-    print("| loop | tokens/s | vs minimal loop | data wait share |")
-    print("|---|---|---|---|")
-    for name, result in best.items():
-        rate = result["tokens_per_s"]
+    print_overheads(runs)
+
+
+def print_overheads(runs: list[dict[str, dict[str, float]]]) -> None:
+    """Each loop's best run against the minimal loop's best, then the overhead paired within each
+    repeat (the loops of one repeat run back to back, so a slow spell of a shared machine hits
+    them alike): min / median / max over the repeats, the median being the figure to read."""
+    print(
+        "| loop | tokens/s | vs minimal loop | data wait share | vs minimal loop, paired per run (min / median / max) |"
+    )
+    print("|---|---|---|---|---|")
+    reference = max(run["minimal loop"]["tokens_per_s"] for run in runs)
+    for name in runs[0]:
+        best = max((run[name] for run in runs), key=lambda result: result["tokens_per_s"])
+        paired = sorted(100 * (run[name]["tokens_per_s"] / run["minimal loop"]["tokens_per_s"] - 1) for run in runs)
+        spread = " / ".join(f"{value:+.1f}%" for value in (paired[0], statistics.median(paired), paired[-1]))
         print(
-            f"| {name} | {rate:,.0f} | {100 * (rate / reference - 1):+.1f}% | {100 * result['data_wait_share']:.1f}% |"
+            f"| {name} | {best['tokens_per_s']:,.0f} | {100 * (best['tokens_per_s'] / reference - 1):+.1f}% "
+            f"| {100 * best['data_wait_share']:.1f}% | {spread} |"
         )
 
 
@@ -174,7 +185,7 @@ def bench_gpu(variant: str, data: str, steps: int, keep: str | None, json_path: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=60, help="training steps per measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="CPU: interleaved repeats, the best kept")
+    parser.add_argument("--repeats", type=int, default=3, help="CPU: interleaved repeats (best and paired spread)")
     parser.add_argument("--gpu", choices=sorted(GPU_VARIANTS), help="run one GPU variant instead of the CPU bench")
     parser.add_argument(
         "--data", choices=["workers", "device"], default="workers", help="GPU: CPU workers or the GPU generator"
