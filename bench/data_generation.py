@@ -15,7 +15,9 @@ call) and the torch generator of ``data_device`` run on the CPU (``DeviceBatches
 alone" times only the batch path's per-prompt numpy draws (each prompt's own stream: shape,
 DAG keys, processors, inputs), an upper bound on what the batch path can reach; "readout
 free" runs ``dataset[i]`` and the batch path with the readout replaced by a constant (the tokens
-are not valid), the most any faster readout could give each path. The
+are not valid), the most any faster readout could give each path; "numpy readout" runs both
+paths with the numpy readout instead of the C kernel (``readout.c``, compiled on first use), as
+they run without a C compiler or with ``COT_ICL_NATIVE=0``. The
 ceiling is the brute-force scoring product's FLOPs per prompt (2 K C V d) over the machine's
 float32 GEMM rate. Times are this process's CPU time, the best of ``--repeats`` rounds that
 run every path in turn: on a shared machine wall time also counts other processes' turns.
@@ -47,6 +49,7 @@ from tokenized_cot_icl.data.dataset import TokenizedDataset, pad_token_id  # noq
 from tokenized_cot_icl.data.device_batches import DeviceBatches  # noqa: E402
 from tokenized_cot_icl.foundation.config import Args  # noqa: E402
 from tokenized_cot_icl.generator.chains import ChainGenerator  # noqa: E402
+from tokenized_cot_icl.generator.scoring import TokenScorer  # noqa: E402
 from tokenized_cot_icl.generator.torch_chains import TORCH_ACTIVATIONS  # noqa: E402
 from tokenized_cot_icl.training.batching import TrainCollator, as_tensors  # noqa: E402
 
@@ -106,6 +109,14 @@ class ConstantReadout:
         return np.zeros(len(h), dtype=np.int64)
 
 
+def numpy_readout(args: Args) -> TokenizedDataset:
+    """A dataset whose readout is the numpy implementation (what runs without a C compiler)."""
+    dataset = TokenizedDataset(args)
+    generator = dataset.generator
+    generator.scorer = TokenScorer(generator.embedding[: generator.num_ordinary], use_native=False)
+    return dataset
+
+
 def readout_free(args: Args) -> TokenizedDataset:
     """A dataset whose chain tokens all come from :class:`ConstantReadout` (timing only)."""
     dataset = TokenizedDataset(args)
@@ -130,11 +141,11 @@ def gemm_rate(repeats: int) -> float:
 
 def run(vocab_size: int, ns: argparse.Namespace, rate: float) -> dict[str, float]:
     args = Args(prompt_strategy="cot", vocab_size=vocab_size, n_tasks=10**7)
-    dataset, free = TokenizedDataset(args), readout_free(args)
+    dataset, free, plain = TokenizedDataset(args), readout_free(args), numpy_readout(args)
     device = DeviceBatches(args, "cpu")
     original = OriginalStyle(args)
     draw = dataset.generator.draw_groups
-    dataset[0], free[0], device.batch(range(BATCH))  # warm caches (E, scorer calibration, templates)
+    dataset[0], free[0], plain[0], device.batch(range(BATCH))  # warm caches (E, scorer calibration, templates)
     n_item, n_batch = ns.prompts, ns.prompts * 4
     paths = {  # name: (prompts, work)
         "reference": (
@@ -150,6 +161,9 @@ def run(vocab_size: int, ns: argparse.Namespace, rate: float) -> dict[str, float
         # both paths with a readout that costs nothing: the most a faster readout could give
         "item_free": (n_item, lambda: [free[i] for i in range(n_item)]),
         "batch_free": (n_batch, lambda: [free.__getitems__(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
+        # both paths with the numpy readout: the fallback without a C compiler
+        "item_numpy": (n_item, lambda: [plain[i] for i in range(n_item)]),
+        "batch_numpy": (n_batch, lambda: [plain.__getitems__(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
     }
     # interleaved (A B C A B C ...) so that a busy spell of a shared machine hits every path
     seconds = dict.fromkeys(paths, float("inf"))
@@ -210,6 +224,8 @@ def ratio(value: float) -> str:
 
 def print_tables(rows: list[dict[str, float]], rate: float) -> None:
     print(f"float32 GEMM rate (one thread): {rate / 1e9:.1f} GFLOP/s")
+    kernel = "the C kernel (readout.c)" if TokenScorer(np.eye(2)).native is not None else "numpy (no C kernel)"
+    print(f"readout of item and batch: {kernel}")
     print()
     print("| V | naive reference | original-style | item | batch | torch generator (CPU) | tokens/prompt |")
     print("|---|---|---|---|---|---|---|")
@@ -221,16 +237,17 @@ def print_tables(rows: list[dict[str, float]], rate: float) -> None:
     print()
     print(
         "| V | item / ref | batch / ref | item / original | batch / original | ceiling prompts/s | batch / ceiling "
-        "| draws alone / ref | readout free, item / batch / ref |"
+        "| draws alone / ref | readout free, item / batch / ref | numpy readout, item / batch / ref |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['V']} | {ratio(r['item'] / r['reference'])} | {ratio(r['batch'] / r['reference'])} "
             f"| {ratio(r['item'] / r['original'])} | {ratio(r['batch'] / r['original'])} "
             f"| {r['ceiling']:.0f} ({r['flops'] / 1e6:.2f} MFLOP) | {100 * r['batch'] / r['ceiling']:.0f}% "
             f"| {r['draws'] / r['reference']:.0f}x "
-            f"| {ratio(r['item_free'] / r['reference'])} / {ratio(r['batch_free'] / r['reference'])} |"
+            f"| {ratio(r['item_free'] / r['reference'])} / {ratio(r['batch_free'] / r['reference'])} "
+            f"| {ratio(r['item_numpy'] / r['reference'])} / {ratio(r['batch_numpy'] / r['reference'])} |"
         )
 
 
@@ -241,6 +258,8 @@ RATIOS = {  # name: (numerator, denominator)
     "batch / original": ("batch", "original"),
     "item, readout free / ref": ("item_free", "reference"),
     "batch, readout free / ref": ("batch_free", "reference"),
+    "item, numpy readout / ref": ("item_numpy", "reference"),
+    "batch, numpy readout / ref": ("batch_numpy", "reference"),
 }
 
 

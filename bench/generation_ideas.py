@@ -37,7 +37,7 @@ class AllTokens(TokenScorer):
 
 def _scores_only_width(table: np.ndarray) -> TokenScorer:
     """The float32 scorer with its stage-1 width from the earlier cost model (128 scores per stage-2 row)."""
-    scorer = TokenScorer(table, np.float32)
+    scorer = TokenScorer(table, np.float32, use_native=False)
     scorer.stage1 = scorer._calibrate(row_cost=128)
     return scorer
 
@@ -61,9 +61,14 @@ def _readout(vocab_size: int, repeats: int) -> list[tuple[str, float]]:
         "float32 + float64 re-check, norm-pruned, stage-1 width for 128 scores per stage-2 row": _scores_only_width(
             table
         ),
-        "float32 + float64 re-check, norm-pruned, stage-2 rows by a search of every row": SearchEveryRow(table),
-        "float32 + float64 re-check, norm-pruned": TokenScorer(table, np.float32),
+        "float32 + float64 re-check, norm-pruned, stage-2 rows by a search of every row": SearchEveryRow(
+            table, use_native=False
+        ),
+        "float32 + float64 re-check, norm-pruned (numpy stages)": TokenScorer(table, np.float32, use_native=False),
     }
+    native = TokenScorer(table, np.float32, use_native=True)
+    if native.native is not None:
+        variants["float32 + float64 re-check, norm-pruned, one C pass per row (readout.c)"] = native
     return list(_interleaved(dataset, variants, lambda: dataset.__getitems__(range(N)), repeats).items())
 
 
@@ -77,15 +82,25 @@ def _interleaved(dataset: TokenizedDataset, scorers: dict, work, repeats: int) -
     return best
 
 
-def _item_readout(repeats: int) -> tuple[str, float, float, bool]:
-    """``dataset[i]`` (its calls of 40 rows score every token at V=1024) with float64 and with
-    float32 + float64 re-check scores, interleaved."""
+def _item_readout(repeats: int) -> list[tuple[str, float, float, bool]]:
+    """``dataset[i]`` with float64 scores of every token, float32 + float64 re-check scores (numpy;
+    its calls of 40 rows score every token at V=1024) and the C kernel, interleaved."""
     dataset = TokenizedDataset(Args(prompt_strategy="cot", vocab_size=1024, n_tasks=10**6))
     table = dataset.generator.embedding[: dataset.generator.num_ordinary]
-    variants = {"float64": TokenScorer(table, np.float64), "float32": TokenScorer(table, np.float32)}
+    variants = {
+        "float64": TokenScorer(table, np.float64),
+        "float32": TokenScorer(table, np.float32, use_native=False),
+        "C": TokenScorer(table, np.float32, use_native=True),
+    }
+    if variants["C"].native is None:
+        del variants["C"]
     best = _interleaved(dataset, variants, lambda: [dataset[i] for i in range(N)], repeats)
     name = "dataset[i] readout, every token: float64 -> float32 + float64 re-check"
-    return name, best["float64"], best["float32"], True
+    rows = [(name + " (numpy, the fallback without a compiler)", best["float64"], best["float32"], True)]
+    if "C" in best:
+        name = "dataset[i] readout: float64 -> one C pass per row, norm-pruned (readout.c)"
+        rows.append((name, best["float64"], best["C"], True))
+    return rows
 
 
 def _h(generator: ChainGenerator, group, average_first: bool) -> np.ndarray:
@@ -118,7 +133,7 @@ def _other_ideas(repeats: int) -> list[tuple[str, float, float, bool]]:
     (group,) = renderer.draw(range(N))
     group.chains = generator.compute_chains(group.inputs, group.parents, group.weights)
     stream = (split_stream("train"), args.seed)
-    rows = [_item_readout(repeats)]
+    rows = _item_readout(repeats)
     default_rng = _us(lambda: [np.random.default_rng([*stream, i]) for i in range(N)], repeats)
     vectorised = _us(lambda: list(prompt_generators(stream, range(N))), repeats)
     rows.append(("seeding: default_rng per prompt -> vectorised SeedSequence", default_rng, vectorised, True))
@@ -179,7 +194,9 @@ def measure_ideas(repeats: int) -> None:
     for vocab_size in (1024, 16384):
         (_, base), *variants = _readout(vocab_size, repeats)
         for name, us in variants:
-            kept = "kept" if name.startswith("float32") and "stage-" not in name else "superseded"
+            kept = "kept" if "readout.c" in name else "superseded"
+            if name.endswith("(numpy stages)"):
+                kept = "kept: the fallback without a C compiler"
             row = f"batch path readout: float64 every token -> {name}"
             print(f"| {row} | {vocab_size} | {base:.1f} | {us:.1f} | {kept} |")
     for name, off, on, kept in _other_ideas(repeats):

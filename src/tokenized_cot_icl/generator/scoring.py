@@ -23,12 +23,26 @@ stages' fixed cost is larger than what they save. The same runner-up rule applie
 ``dtype=float64`` it uses u = 2^-53, because a batch's matrix product may round a score
 differently (by an ulp or two) from the reference's per-row product, so two scores that close
 are re-scored the reference's way (``tests/generator/test_scoring.py`` builds such pairs).
+
+**The C kernel** (``readout.c``, :class:`NativeReadout`) applies both rules in one pass per row
+for float32 scores: the table in norm order, in blocks of one SIMD register of tokens, each
+lane keeping its best, runner-up and position, each row stopping at its own norm bound. No
+score is written to memory and there are no stages, so small and large calls take the same
+path. Rows it flags near go to :meth:`TokenScorer.reference` as above. It is built on first use
+(:mod:`tokenized_cot_icl.foundation.native`); without a compiler, or with ``COT_ICL_NATIVE=0``,
+the numpy stages run instead, with the same tokens (the tests run both).
 """
 
 from __future__ import annotations
 
+import ctypes
+import threading
+from pathlib import Path
+
 import numpy as np
 import torch
+
+from tokenized_cot_icl.foundation import native
 
 U32 = 2.0**-24
 U64 = 2.0**-53
@@ -41,12 +55,18 @@ ROWS_PER_BUCKET = 256  # fewer stage-2 rows share one bucket: its calls cost mor
 # A stage-2 row's gathers, merges and share of its bucket's calls, in scores. 1024 gives stage-1 widths
 # of 608, 1217, 2047 at V = 1024, 4096, 16384, faster on the batch path than 128 did (bench --ideas).
 STAGE2_ROW_COST = 1024
+KERNEL_SOURCE = Path(__file__).with_name("readout.c")
 
 
 class TokenScorer:
-    """Exact ``argmax`` of ``h @ E.T`` over the rows of ``E`` (the first index on ties)."""
+    """Exact ``argmax`` of ``h @ E.T`` over the rows of ``E`` (the first index on ties).
 
-    def __init__(self, table: np.ndarray, dtype: type = np.float32) -> None:
+    With ``use_native`` (the default, unless ``COT_ICL_NATIVE=0``) and float32 scores, the C
+    kernel of ``readout.c`` does both steps in one pass per row; the numpy stages below are the
+    fallback and give the same tokens (tests run both).
+    """
+
+    def __init__(self, table: np.ndarray, dtype: type = np.float32, use_native: bool | None = None) -> None:
         table = np.ascontiguousarray(table, dtype=np.float64)
         self.table = table
         self.size, self.dims = table.shape
@@ -67,6 +87,11 @@ class TokenScorer:
         self.stage1 = self._calibrate()
         # the largest norm stage 1 leaves out (-inf when it scores every token)
         self.stage1_norm = -self.neg_norms[self.stage1] if self.stage1 < self.size else -np.inf
+        if use_native is None:
+            use_native = native.native_enabled()
+        self.native = NativeReadout(self) if use_native and self.dtype == np.float32 else None
+        if self.native is not None and self.native.kernel is None:
+            self.native = None
 
     def _calibrate(self, row_cost: int = STAGE2_ROW_COST) -> int:
         """Stage-1 width minimising the cost of both stages (scores, plus ``row_cost`` per
@@ -87,6 +112,8 @@ class TokenScorer:
 
     def argmax(self, h: np.ndarray) -> np.ndarray:
         """Token ids ``(n,)`` for the rows of ``h`` ``(n, d)`` (float64)."""
+        if self.native is not None:
+            return self.native.argmax(h)
         if len(h) * self.size < PRUNE_FROM:
             return self._direct(h)
         norm = np.sqrt(np.einsum("ij,ij->i", h, h))
@@ -175,3 +202,76 @@ def _first_two(scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
     best = flat[at]
     flat[at] = -np.inf
     return pos, best, flat[offsets + scores.argmax(axis=1)]
+
+
+class _Table(ctypes.Structure):
+    """``readout_table`` of readout.c."""
+
+    _fields_ = [
+        ("blocks", ctypes.c_void_p),
+        ("bias", ctypes.c_void_p),
+        ("block_norm", ctypes.c_void_p),
+        ("order", ctypes.c_void_p),
+        ("dims", ctypes.c_int64),
+        ("n_blocks", ctypes.c_int64),
+        ("tol_factor", ctypes.c_double),
+    ]
+
+
+class NativeReadout:
+    """The C kernel's view of a scorer's table: norm-sorted blocks of one SIMD register of tokens
+    each, d-major within a block, padded to whole groups of blocks with zero tokens whose score a
+    per-token bias forces to -inf.
+
+    Rows go in and tokens come out through buffers owned by the calling thread, whose addresses
+    are looked up once (``ndarray.ctypes.data`` costs ~2 us a call, as much as scoring 40 rows).
+    """
+
+    def __init__(self, scorer: TokenScorer) -> None:
+        self.scorer = scorer
+        library = native.load(KERNEL_SOURCE)
+        self.kernel = None if library is None else library.readout_argmax
+        if self.kernel is None:
+            return
+        ptr = ctypes.c_void_p
+        self.kernel.restype = ctypes.c_int64
+        self.kernel.argtypes = [ptr, ptr, ctypes.c_int64, ptr, ptr]
+        for name in ("readout_lanes", "readout_group_tokens"):
+            getattr(library, name).restype = ctypes.c_int64
+        lanes, group = library.readout_lanes(), library.readout_group_tokens()
+        padded = -(-scorer.size // group) * group
+        n_blocks = padded // lanes
+        table = np.zeros((padded, scorer.dims))
+        table[: scorer.size] = scorer.table[scorer.order]
+        blocks = np.ascontiguousarray(table.reshape(n_blocks, lanes, -1).transpose(0, 2, 1), np.float32)
+        bias = np.full(padded + lanes, -np.inf, dtype=np.float32)
+        bias[: scorer.size] = 0.0
+        norms = np.zeros(padded)
+        norms[: scorer.size] = -scorer.neg_norms
+        block_norm = np.ascontiguousarray(norms[::lanes])
+        order = np.zeros(padded, dtype=np.int64)
+        order[: scorer.size] = scorer.order
+        self._arrays = (blocks, bias, block_norm, order)  # the table points into these: keep them alive
+        self._table = _Table(*(a.ctypes.data for a in self._arrays), scorer.dims, n_blocks, scorer.tol_factor)
+        self._table_ptr = ctypes.addressof(self._table)
+        self._local = threading.local()
+
+    def _buffers(self, n: int) -> tuple:
+        """This thread's ``(rows, tokens, near, addresses)`` buffers, for at least ``n`` rows."""
+        buffers = getattr(self._local, "buffers", None)
+        if buffers is None or len(buffers[0]) < n:
+            size = max(n, 256)
+            rows = np.empty((size, self.scorer.dims))
+            tokens, near = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.bool_)
+            buffers = self._local.buffers = (rows, tokens, near, rows.ctypes.data, tokens.ctypes.data, near.ctypes.data)
+        return buffers
+
+    def argmax(self, h: np.ndarray) -> np.ndarray:
+        n, dims = h.shape
+        if dims != self.scorer.dims:
+            raise ValueError(f"rows have {dims} dims; the table has {self.scorer.dims}")
+        rows, tokens, near, rows_at, tokens_at, near_at = self._buffers(n)
+        rows[:n] = h
+        n_near = self.kernel(self._table_ptr, rows_at, n, tokens_at, near_at)
+        out = tokens[:n].copy()
+        return self.scorer._settle(out, h, near[:n]) if n_near else out
