@@ -3,9 +3,9 @@
  * The table is stored in blocks of LANES tokens, in norm-descending order, d-major within a
  * block, so that one row's scores for a block are LANES independent float32 dot products the
  * compiler turns into SIMD multiply-adds. Each lane keeps its best score, its runner-up and the
- * block of its best, so no score is ever written to memory. After each GROUP of blocks the row stops
- * once the Cauchy-Schwarz bound |h| |E[v]| of every token left is below its best score less the
- * float32 tolerance: none of them can win.
+ * block of its best, so no score is ever written to memory. After the first group of blocks, then
+ * every CHECK_GROUPS groups, the row's limit is set to where the Cauchy-Schwarz bound |h| |E[v]|
+ * of every token left falls below its best score less the float32 tolerance: none can win.
  *
  * A row is flagged "near" when its runner-up is within the tolerance of its best (near-ties,
  * exact ties, h = 0) or when it is not finite; the caller re-scores flagged rows the reference's
@@ -24,11 +24,11 @@
 #define LANES 4
 #endif
 
-/* GCC's and clang's vector extensions: lanes never mix, so lane l holds tokens l, l + LANES, ... */
-#define GROUP 4 /* blocks scored together (independent multiply-add chains), then one bound check */
+#define GROUP 4 /* blocks scored together: independent multiply-add chains, one merge */
 _Static_assert(GROUP == 4, "row_merge folds four blocks");
-#define CHECK_GROUPS 4
+#define CHECK_GROUPS 4 /* groups between two bound checks, after the first group's */
 
+/* GCC's and clang's vector extensions: lanes never mix, so lane l holds tokens l, l + LANES, ... */
 typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(LANES * sizeof(int32_t))));
 typedef vf vfu __attribute__((aligned(4))); /* loads from numpy buffers, aligned to their elements only */

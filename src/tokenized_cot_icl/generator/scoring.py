@@ -89,9 +89,8 @@ class TokenScorer:
         self.stage1_norm = -self.neg_norms[self.stage1] if self.stage1 < self.size else -np.inf
         if use_native is None:
             use_native = native.native_enabled()
-        self.native = NativeReadout(self) if use_native and self.dtype == np.float32 else None
-        if self.native is not None and self.native.kernel is None:
-            self.native = None
+        library = native.load(KERNEL_SOURCE) if use_native and self.dtype == np.float32 else None
+        self.native = NativeReadout(self, library) if library is not None else None
 
     def _calibrate(self, row_cost: int = STAGE2_ROW_COST) -> int:
         """Stage-1 width minimising the cost of both stages (scores, plus ``row_cost`` per
@@ -227,12 +226,9 @@ class NativeReadout:
     are looked up once (``ndarray.ctypes.data`` costs ~2 us a call, as much as scoring 40 rows).
     """
 
-    def __init__(self, scorer: TokenScorer) -> None:
+    def __init__(self, scorer: TokenScorer, library: ctypes.CDLL) -> None:
         self.scorer = scorer
-        library = native.load(KERNEL_SOURCE)
-        self.kernel = None if library is None else library.readout_argmax
-        if self.kernel is None:
-            return
+        self.kernel = library.readout_argmax
         ptr = ctypes.c_void_p
         self.kernel.restype = ctypes.c_int64
         self.kernel.argtypes = [ptr, ptr, ctypes.c_int64, ptr, ptr]
