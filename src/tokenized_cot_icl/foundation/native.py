@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 ENV_SWITCH = "COT_ICL_NATIVE"
@@ -74,15 +75,21 @@ def _compiler_version(compiler: str) -> str:
         return ""
 
 
-def build(source: Path) -> Path:
+def build(source: Path, extra: Sequence[str] = ()) -> Path:
     """The shared library of ``source``, compiled unless this source, compiler and machine already
-    have one in the cache. Raises ``RuntimeError`` (with the compiler's message) if it cannot be built."""
+    have one in the cache. ``extra``: compiler arguments after the source (include directories,
+    static libraries to link in); the files among them are part of the cache key too. Raises
+    ``RuntimeError`` (with the compiler's message) if it cannot be built."""
     compiler = _compiler()
     if compiler is None:
         raise RuntimeError("no C compiler found (set CC, or install cc, gcc or clang)")
     text = source.read_bytes()
     identity = [text, compiler.encode(), _compiler_version(compiler).encode(), _cpu().encode()]
     identity += [platform.machine().encode(), platform.system().encode()]
+    for argument in extra:
+        identity.append(argument.encode())
+        if os.path.isfile(argument):
+            identity.append(Path(argument).read_bytes())
     key = hashlib.sha256(b"\0".join(identity)).hexdigest()[:20]
     target = cache_dir() / "native" / f"{source.stem}-{key}.so"
     if target.exists():
@@ -95,7 +102,10 @@ def build(source: Path) -> Path:
         try:
             try:
                 result = subprocess.run(
-                    [compiler, *flags, "-o", tmp, str(source), "-lm"], capture_output=True, text=True, timeout=300
+                    [compiler, *flags, "-o", tmp, str(source), *extra, "-lm"],
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
                 )
             except OSError as error:
                 raise RuntimeError(f"the C compiler {compiler} cannot be run: {error}") from error
@@ -109,17 +119,17 @@ def build(source: Path) -> Path:
     raise RuntimeError(f"{compiler} could not build {source.name}:\n" + "\n".join(errors))
 
 
-def load(source: Path) -> ctypes.CDLL | None:
-    """The loaded library of ``source``, or None when native kernels are switched off
-    (``COT_ICL_NATIVE=0``) or it cannot be built (one warning says why); callers then use their
-    numpy implementation."""
-    return _load(Path(source)) if native_enabled() else None
+def load(source: Path, extra: Sequence[str] = ()) -> ctypes.CDLL | None:
+    """The loaded library of ``source`` (built with ``extra`` as in :func:`build`), or None when
+    native kernels are switched off (``COT_ICL_NATIVE=0``) or it cannot be built (one warning says
+    why); callers then use their numpy implementation."""
+    return _load(Path(source), tuple(extra)) if native_enabled() else None
 
 
 @functools.cache
-def _load(source: Path) -> ctypes.CDLL | None:
+def _load(source: Path, extra: tuple[str, ...]) -> ctypes.CDLL | None:
     try:
-        return ctypes.CDLL(str(build(source)))
+        return ctypes.CDLL(str(build(source, extra)))
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:
         warnings.warn(f"{source.name}: using the numpy implementation: {error}", RuntimeWarning, stacklevel=3)
         return None

@@ -21,8 +21,9 @@ import numpy as np
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.generator.activations import ACTIVATIONS
 from tokenized_cot_icl.generator.dags import DagSampler, draw_keys
+from tokenized_cot_icl.generator.native_draws import NativeDraws, load_library
 from tokenized_cot_icl.generator.scoring import TokenScorer
-from tokenized_cot_icl.generator.seeding import prompt_generators
+from tokenized_cot_icl.generator.seeding import prefix_words, prompt_generators
 
 GENERATOR_VERSION = 1
 
@@ -189,13 +190,34 @@ class ChainGenerator:
         return self.scorer.argmax(h.reshape(len(parent_tokens), -1))
 
     # ---- the batch path -------------------------------------------------------------------
+    @functools.cached_property
+    def native_draws(self) -> NativeDraws | None:
+        """The C draws (:mod:`.native_draws`) for this configuration, or None: switched off, not
+        built, or a DAG strategy that draws other than through sort keys."""
+        a = self.args
+        if not (a.ablation_fixed_dag or hasattr(self.dag_strategy, "from_keys")):
+            return None
+        library = load_library()
+        if library is None:
+            return None
+        if self.h_pool is None:
+            pool_size = 0
+        else:
+            pool_size = len(self.h_pool) if a.num_unique_H > 0 else -1
+        choices = [a.choices(name) for name in ShapeSampler.FIELDS]
+        weight_shape = (a.H_num_layers, a.n_dims, a.n_dims)
+        return NativeDraws(library, choices, self.num_ordinary, weight_shape, not a.ablation_fixed_dag, pool_size)
+
     def draw_groups(self, split: str, indices: Sequence[int], then: Then | None = None) -> list[PromptGroup]:
         """The draws of prompts ``indices`` of ``split``, grouped by shape (chains not computed).
 
         Each prompt draws from its own stream (:mod:`.seeding`), in the documented order;
         ``then(rng, slot, K)``, if given, makes the prompt's last draws (the prompt strategy's
-        CoT coin flips) and its result is kept in ``PromptGroup.extras``.
+        CoT coin flips) and its result is kept in ``PromptGroup.extras``. The C draws run
+        where they are built; the numpy draws below give the same numbers.
         """
+        if self.native_draws is not None:
+            return self._native_groups(split, indices, then)
         # Strategies built on sort keys turn a whole group's keys into parents at once.
         from_keys = None if self.args.ablation_fixed_dag else getattr(self.dag_strategy, "from_keys", None)
         drawn: dict[tuple[int, int, int, int], tuple[list, ...]] = {}
@@ -209,6 +231,29 @@ class ChainGenerator:
         for (n, m, _, _), (slots, dags, weights, inputs, extras) in drawn.items():
             parents = from_keys(_stack(dags), n, m) if from_keys else _stack(dags)
             groups.append(PromptGroup(slots, _stack(inputs), parents, _stack(weights), extras))
+        return groups
+
+    def _native_groups(self, split: str, indices: Sequence[int], then: Then | None) -> list[PromptGroup]:
+        """:meth:`draw_groups` through :class:`NativeDraws` (a few C calls per batch)."""
+        groups, rng = [], None
+        for drawn in self.native_draws.draw(prefix_words((split_stream(split), self.args.seed)), indices):
+            (n, m, c, k), b = drawn.shape, len(drawn.slots)
+            if drawn.keys is not None:
+                parents = self.dag_strategy.from_keys(drawn.keys, n, m)
+            else:
+                parents = np.repeat(self.fixed_dag(n, m, c)[None], b, axis=0)
+            if drawn.picks is not None:
+                weights = self.h_pool[drawn.picks]
+            elif drawn.weights is None:
+                weights = np.repeat(self.h_pool[None, :c], b, axis=0)
+            else:
+                weights = drawn.weights
+            extras: list = [None] * b
+            if then is not None:  # the prompt's last draws, made in Python from where its stream is
+                for row, slot in enumerate(drawn.slots):
+                    rng = NativeDraws.generator_at(drawn.states[row], rng)
+                    extras[row] = then(rng, slot, k)
+            groups.append(PromptGroup(drawn.slots, drawn.inputs, parents, weights, extras))
         return groups
 
     def sample_groups(self, split: str, indices: Sequence[int], then: Then | None = None) -> list[PromptGroup]:

@@ -39,7 +39,7 @@ def _words(value: int) -> list[int]:
     return out
 
 
-def _prefix_words(prefix: Sequence[int]) -> list[int]:
+def prefix_words(prefix: Sequence[int]) -> list[int]:
     """The uint32 words of the seed entries every index shares (``[stream, seed]``)."""
     return [w for value in prefix for w in _words(int(value))]
 
@@ -93,7 +93,7 @@ def _state_words(pool: list[np.ndarray]) -> np.ndarray:
 
 def pcg64_states(prefix: Sequence[int], indices: Sequence[int]) -> list[tuple[int, int]]:
     """PCG64 ``(state, inc)`` of ``default_rng([*prefix, i])`` for each ``i`` in ``indices``."""
-    head = _prefix_words(prefix)
+    head = prefix_words(prefix)
     indices = [int(i) for i in indices]
     out: list[tuple[int, int]] = [(0, 0)] * len(indices)
     by_width: dict[int, list[int]] = {}
@@ -121,7 +121,7 @@ def prompt_generators(prefix: Sequence[int], indices: Sequence[int]) -> Iterator
     """
     if len(indices) < VECTORISE_FROM:
         # default_rng's own coercion of a list of ints costs ~5 us more than these uint32 words
-        head = _prefix_words(prefix)
+        head = prefix_words(prefix)
         for index in indices:
             words = np.array(head + _words(int(index)), dtype=np.uint32)
             yield np.random.Generator(np.random.PCG64(np.random.SeedSequence(words)))
