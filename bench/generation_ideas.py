@@ -141,6 +141,15 @@ def _other_ideas(repeats: int) -> list[tuple[str, float, float, bool]]:
     rows.append(
         ("seeding, dataset[i]: default_rng(list) -> SeedSequence of uint32 words", default_rng, one_by_one, True)
     )
+    numpy_draws = ChainGenerator(args)
+    numpy_draws.native_draws = None  # the numpy draws (the fallback without a C compiler)
+    if generator.native_draws is not None:
+        for label, calls in (("batch", [range(N)]), ("dataset[i]", [[i] for i in range(N)])):
+            before = _us(lambda calls=calls: [numpy_draws.draw_groups("train", c) for c in calls], repeats)
+            after = _us(lambda calls=calls: [generator.draw_groups("train", c) for c in calls], repeats)
+            rows.append(
+                (f"draws, {label}: numpy per prompt -> C with numpy's distributions (draws.c)", before, after, True)
+            )
     keys = [draw_keys(np.random.default_rng(i), 4, 2) for i in range(N)]
     from_keys = generator.dag_strategy.from_keys
     per_prompt = _us(lambda: [from_keys(k, 4, 4) for k in keys], repeats)

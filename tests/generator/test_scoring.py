@@ -111,3 +111,13 @@ def test_odd_sizes_and_wide_rows(size, dims, native):
     h = rng.standard_normal((300, dims))
     np.testing.assert_array_equal(scorer.argmax(h), reference_tokens(table, h))
     np.testing.assert_array_equal(scorer.argmax(h[:1]), reference_tokens(table, h[:1]))
+
+
+def test_rows_beyond_float32_are_rescored_in_float64(native):
+    """Rows whose coordinates overflow float32 (finite in float64) are flagged and settled the
+    reference's way, like near-ties: the float32 scores are infinite or NaN there."""
+    rng = np.random.default_rng(3)
+    table = rng.standard_normal((1024, 10))
+    h = rng.standard_normal((64, 10))
+    h[::2] *= 1e39  # above float32's largest (3.4e38), far below float64's
+    np.testing.assert_array_equal(_scorer(table, native).argmax(h), reference_tokens(table, h))

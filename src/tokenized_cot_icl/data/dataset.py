@@ -54,9 +54,11 @@ def make_items(groups: list[RenderedGroup], count: int) -> list[Item]:
         ones = torch.ones(ids.shape, dtype=torch.long)
         parents = torch.from_numpy(np.ascontiguousarray(group.parents, dtype=np.int64))
         n_cot, n_standard, cut = group.num_cot_examples, group.num_standard_examples, group.cut
-        rows = zip(group.slots, ids.unbind(0), labels.unbind(0), parents.unbind(0), ones.unbind(0))
-        for slot, row_ids, row_labels, adj, row_ones in rows:
-            items[slot] = build_item(row_ids, row_labels, adj, cut, n_cot, n_standard, ones=row_ones)
+        # the cut's views for the whole group: unbind makes a row's view for less than a slice costs
+        cuts = zip(ids[:, :cut].unbind(0), ones[:, :cut].unbind(0), ids[:, cut:].unbind(0))
+        rows = zip(group.slots, ids.unbind(0), labels.unbind(0), parents.unbind(0), ones.unbind(0), cuts)
+        for slot, row_ids, row_labels, adj, row_ones, views in rows:
+            items[slot] = build_item(row_ids, row_labels, adj, cut, n_cot, n_standard, ones=row_ones, cut_views=views)
     return items
 
 

@@ -40,15 +40,20 @@ def build_item(
     num_cot_examples: int,
     num_standard_examples: int,
     ones: torch.Tensor | None = None,
+    cut_views: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
 ) -> Item:
     """The one constructor of :class:`Item`.
 
     ``input_ids``, ``labels`` and ``ones`` (the attention mask, ``torch.ones_like(input_ids)`` when
     omitted) may be views of buffers shared by a whole batch: the item only slices them, so the
-    batch path pays one tensor allocation per batch instead of several per item.
+    batch path pays one tensor allocation per batch instead of several per item. ``cut_views``:
+    ``(input_ids[:cut], ones[:cut], input_ids[cut:])`` when the caller has them already (the
+    batch path makes them for a whole batch at once; a slice costs ~1.3 us).
     """
     if ones is None:
         ones = torch.ones_like(input_ids)
+    if cut_views is None:
+        cut_views = (input_ids[:cut], ones[:cut], input_ids[cut:])
     return {
         "input_ids": input_ids,
         "attention_mask": ones,
@@ -56,11 +61,7 @@ def build_item(
         "adj_list": adj_list,
         "num_cot_examples": int(num_cot_examples),
         "num_standard_examples": int(num_standard_examples),
-        "cot_eval": {
-            "input_ids": input_ids[:cut],
-            "attention_mask": ones[:cut],
-            "last_example_cot": input_ids[cut:],
-        },
+        "cot_eval": {"input_ids": cut_views[0], "attention_mask": cut_views[1], "last_example_cot": cut_views[2]},
     }
 
 

@@ -33,15 +33,38 @@ typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(LANES * sizeof(int32_t))));
 typedef vf vfu __attribute__((aligned(4))); /* loads from numpy buffers, aligned to their elements only */
 
-static inline vf select(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+#if defined(__AVX512F__)
+#include <immintrin.h>
+static inline vf vmax(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
+static inline vf vmin(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
+/* the lanes where a > b take x, the others y */
+static inline vi pick_if_greater(vf a, vf b, vi x, vi y) {
+    return (vi)_mm512_mask_blend_epi32(_mm512_cmp_ps_mask((__m512)a, (__m512)b, _CMP_GT_OQ), (__m512i)y, (__m512i)x);
+}
+#elif defined(__AVX__)
+#include <immintrin.h>
+static inline vf vmax(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
+static inline vf vmin(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
+static inline vi pick_if_greater(vf a, vf b, vi x, vi y) {
+    return (vi)_mm256_blendv_ps((__m256)y, (__m256)x, _mm256_cmp_ps((__m256)a, (__m256)b, _CMP_GT_OQ));
+}
+#else
+static inline vi pick_if_greater(vf a, vf b, vi x, vi y) { vi m = a > b; return (m & x) | (~m & y); }
+static inline vf vmax(vf a, vf b) { return (vf)pick_if_greater(a, b, (vi)a, (vi)b); }
+static inline vf vmin(vf a, vf b) { return (vf)pick_if_greater(a, b, (vi)b, (vi)a); }
+#endif
 
-/* A halving tree: log2(LANES) dependent steps instead of LANES - 1. */
+/* The largest lane. */
 static inline float lane_max(vf x) {
-    float m[LANES];
+#if defined(__AVX512F__)
+    return _mm512_reduce_max_ps((__m512)x);
+#else
+    float m[LANES]; /* a halving tree: log2(LANES) dependent steps instead of LANES - 1 */
     for (int l = 0; l < LANES; l++) m[l] = x[l];
     for (int width = LANES / 2; width > 0; width /= 2)
         for (int l = 0; l < width; l++) m[l] = m[l] > m[l + width] ? m[l] : m[l + width];
     return m[0];
+#endif
 }
 
 int64_t readout_lanes(void) { return LANES; }
@@ -91,39 +114,29 @@ static inline int64_t row_limit(const row_state *s, const double *block_norm, in
     return lo * GROUP;
 }
 
-/* Folds a group's scores into the row: the group's own top two first (a tree, independent of the
- * running pair), then one merge, so the running pair's dependency chain is short. On equal
- * scores the earlier block keeps the place (strict comparisons). */
+/* Folds a group's scores into the row, block by block: the runner-up takes the lesser of the
+ * best and the new score, the best the greater; the block of the best moves only on a strictly
+ * greater score, so on equal scores the earlier block keeps the place. */
 static inline void row_merge(row_state *s, const vf *acc, int32_t g) {
-    const vi up01 = acc[1] > acc[0], up23 = acc[3] > acc[2];
-    const vf hi01 = select(up01, acc[1], acc[0]), lo01 = select(up01, acc[0], acc[1]);
-    const vf hi23 = select(up23, acc[3], acc[2]), lo23 = select(up23, acc[2], acc[3]);
-    const vi base = (vi){0} + g, at01 = base + (up01 & 1), at23 = base + 2 + (up23 & 1);
-    const vi up = hi23 > hi01;
-    const vf top = select(up, hi23, hi01), low = select(up, hi01, hi23);
-    const vf lows = select(lo23 > lo01, lo23, lo01);
-    const vf second = select(lows > low, lows, low);
-    const vi top_at = (up & at23) | (~up & at01);
-    const vi win = top > s->best1;
-    const vf kept2 = select(top > s->best2, top, s->best2), lost2 = select(second > s->best1, second, s->best1);
-    s->best2 = select(win, lost2, kept2);
-    s->best1 = select(win, top, s->best1);
-    s->at = (win & top_at) | (~win & s->at);
+    for (int j = 0; j < GROUP; j++) {
+        s->at = pick_if_greater(acc[j], s->best1, (vi){0} + (g + j), s->at);
+        s->best2 = vmax(s->best2, vmin(s->best1, acc[j]));
+        s->best1 = vmax(s->best1, acc[j]);
+    }
 }
 
 /* The row's token (the first lane holding its best) and whether it is near: a runner-up within
  * the tolerance of the best, or a row that is not finite. */
 static inline int row_finish(const row_state *s, const int64_t *order, int64_t *out, uint8_t *near) {
-    int lane = 0;
-    for (int l = 1; l < LANES; l++)
-        if (s->best1[l] > s->best1[lane]) lane = l;
-    float runner = -INFINITY;
-    for (int l = 0; l < LANES; l++) {
-        if (s->best2[l] > runner) runner = s->best2[l];
-        if (l != lane && s->best1[l] > runner) runner = s->best1[l];
-    }
+    const float best = lane_max(s->best1);
+    int lane = 0; /* the first lane holding the best (none where scores are NaN: then lane LANES - 1) */
+    while (lane < LANES - 1 && !(s->best1[lane] == best)) lane++;
+    vf others = s->best1;
+    others[lane] = -INFINITY;
+    const float runner = lane_max(vmax(others, s->best2));
     *out = order[(int64_t)s->at[lane] * LANES + lane];
-    *near = !((double)runner < (double)s->best1[lane] - s->tol) || !isfinite(s->norm);
+    /* (float)norm is infinite where a coordinate of h overflowed float32 */
+    *near = !((double)runner < (double)best - s->tol) || !isfinite(best) || !isfinite((float)s->norm);
     return *near;
 }
 

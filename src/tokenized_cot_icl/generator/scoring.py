@@ -81,6 +81,7 @@ class TokenScorer:
         # from the reference's float64 score, with a safety factor of 2
         self.tol_factor = 4 * (self.dims + 4) * (U32 if self.dtype == np.float32 else U64) * self.max_norm
         self.tol64_factor = 4 * (self.dims + 4) * U64 * self.max_norm
+        self.dtype_max = float(np.finfo(self.dtype).max)
         # One reused buffer: a fresh score block per call would page-fault on every call.
         self._scratch = np.empty(BLOCK_ELEMENTS, dtype=self.dtype)
         self._sorted_t_torch = torch.from_numpy(np.ascontiguousarray(table[self.order].T, dtype=self.dtype))  # (d, V)
@@ -117,7 +118,8 @@ class TokenScorer:
             return self._direct(h)
         norm = np.sqrt(np.einsum("ij,ij->i", h, h))
         tol = self.tol_factor * norm
-        hs = h.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):  # rows that overflow are settled below
+            hs = h.astype(self.dtype, copy=False)
         best, runner, pos = self._top2(hs, self._sorted_t_torch[:, : self.stage1])
         # Tokens past ``need`` have |h| |E[v]| below the best score (less the float32 slack).
         lower = (best - tol) / np.where(norm > 0, norm * (1 + 1e-12), 1.0)
@@ -135,7 +137,7 @@ class TokenScorer:
             runner[rows] = np.maximum(np.minimum(old, b2), np.maximum(runner[rows], r2))
             win = b2 > old
             best[rows[win]], pos[rows[win]] = b2[win], p2[win] + self.stage1
-        return self._settle(self.order[pos], h, runner >= best - tol)
+        return self._settle(self.order[pos], h, (runner >= best - tol) | self._unscorable(norm))
 
     def _stage2_rows(self, lower: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows stage 1 leaves unsettled and how many sorted tokens each needs: those with
@@ -161,9 +163,16 @@ class TokenScorer:
 
     def _direct(self, h: np.ndarray) -> np.ndarray:
         """Scores against every token in one product; near-ties settled by the reference rule."""
-        best, runner, pos = self._top2(h.astype(self.dtype, copy=False), self._table_t_torch)
-        tol = self.tol_factor * np.sqrt(np.einsum("ij,ij->i", h, h))
-        return self._settle(pos, h, runner >= best - tol)
+        with np.errstate(over="ignore"):  # rows that overflow are settled below
+            hs = h.astype(self.dtype, copy=False)
+        best, runner, pos = self._top2(hs, self._table_t_torch)
+        norm = np.sqrt(np.einsum("ij,ij->i", h, h))
+        return self._settle(pos, h, (runner >= best - self.tol_factor * norm) | self._unscorable(norm))
+
+    def _unscorable(self, norm: np.ndarray) -> np.ndarray:
+        """Rows that are not finite, or that overflow the score dtype (a coordinate above its
+        largest value makes |h| larger still): their scores are infinite or NaN."""
+        return ~(norm < self.dtype_max)
 
     def _top2(self, h: np.ndarray, table: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row of ``h``, over the columns of ``table`` ``(d, width)``: best score, runner-up and
