@@ -12,12 +12,13 @@ V=1024 and V=16384. Baselines:
 
 Paths: ``dataset[i]`` (item), ``dataset.__getitems__`` (batch, what DataLoader calls, 256 per
 call) and the torch generator of ``data_device`` run on the CPU (``DeviceBatches``); "draws
-alone" times only the batch path's per-prompt numpy draws (each prompt's own stream: shape,
-DAG keys, processors, inputs), an upper bound on what the batch path can reach; "readout
+alone" times only the batch path's draws (each prompt's own stream: shape, DAG keys,
+processors, inputs; in C where ``draws.c`` builds), an upper bound on what the batch path can reach; "readout
 free" runs ``dataset[i]`` and the batch path with the readout replaced by a constant (the tokens
-are not valid), the most any faster readout could give each path; "numpy readout" runs both
-paths with the numpy readout instead of the C kernel (``readout.c``, compiled on first use), as
-they run without a C compiler or with ``COT_ICL_NATIVE=0``. The
+are not valid), the most any faster readout could give each path; "without C" runs both
+paths with the numpy readout and numpy draws instead of the C kernels (``readout.c``,
+``draws.c``, compiled on first use), as they run without a C compiler or with
+``COT_ICL_NATIVE=0``. The
 ceiling is the brute-force scoring product's FLOPs per prompt (2 K C V d) over the machine's
 float32 GEMM rate. Times are this process's CPU time, the best of ``--repeats`` rounds that
 run every path in turn: on a shared machine wall time also counts other processes' turns.
@@ -109,11 +110,12 @@ class ConstantReadout:
         return np.zeros(len(h), dtype=np.int64)
 
 
-def numpy_readout(args: Args) -> TokenizedDataset:
-    """A dataset whose readout is the numpy implementation (what runs without a C compiler)."""
+def without_kernels(args: Args) -> TokenizedDataset:
+    """A dataset whose readout and draws are the numpy implementations (what runs without a C compiler)."""
     dataset = TokenizedDataset(args)
     generator = dataset.generator
     generator.scorer = TokenScorer(generator.embedding[: generator.num_ordinary], use_native=False)
+    generator.native_draws = None
     return dataset
 
 
@@ -141,7 +143,7 @@ def gemm_rate(repeats: int) -> float:
 
 def run(vocab_size: int, ns: argparse.Namespace, rate: float) -> dict[str, float]:
     args = Args(prompt_strategy="cot", vocab_size=vocab_size, n_tasks=10**7)
-    dataset, free, plain = TokenizedDataset(args), readout_free(args), numpy_readout(args)
+    dataset, free, plain = TokenizedDataset(args), readout_free(args), without_kernels(args)
     device = DeviceBatches(args, "cpu")
     original = OriginalStyle(args)
     draw = dataset.generator.draw_groups
@@ -156,12 +158,12 @@ def run(vocab_size: int, ns: argparse.Namespace, rate: float) -> dict[str, float
         "item": (n_item, lambda: [dataset[i] for i in range(n_item)]),
         "batch": (n_batch, lambda: [dataset.__getitems__(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
         "torch": (n_batch, lambda: [device.batch(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
-        # the batch path's per-prompt numpy draws alone (no chains, no rendering): its upper bound
+        # the batch path's draws alone (no chains, no rendering): its upper bound
         "draws": (n_batch, lambda: [draw("train", range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
         # both paths with a readout that costs nothing: the most a faster readout could give
         "item_free": (n_item, lambda: [free[i] for i in range(n_item)]),
         "batch_free": (n_batch, lambda: [free.__getitems__(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
-        # both paths with the numpy readout: the fallback without a C compiler
+        # both paths with the numpy readout and draws: the fallback without a C compiler
         "item_numpy": (n_item, lambda: [plain[i] for i in range(n_item)]),
         "batch_numpy": (n_batch, lambda: [plain.__getitems__(range(s, s + BATCH)) for s in range(0, n_batch, BATCH)]),
     }
@@ -225,7 +227,8 @@ def ratio(value: float) -> str:
 def print_tables(rows: list[dict[str, float]], rate: float) -> None:
     print(f"float32 GEMM rate (one thread): {rate / 1e9:.1f} GFLOP/s")
     kernel = "the C kernel (readout.c)" if TokenScorer(np.eye(2)).native is not None else "numpy (no C kernel)"
-    print(f"readout of item and batch: {kernel}")
+    draws = "C (draws.c)" if ChainGenerator(Args()).native_draws is not None else "numpy (no C kernel)"
+    print(f"readout of item and batch: {kernel}; draws: {draws}")
     print()
     print("| V | naive reference | original-style | item | batch | torch generator (CPU) | tokens/prompt |")
     print("|---|---|---|---|---|---|---|")
@@ -237,7 +240,7 @@ def print_tables(rows: list[dict[str, float]], rate: float) -> None:
     print()
     print(
         "| V | item / ref | batch / ref | item / original | batch / original | ceiling prompts/s | batch / ceiling "
-        "| draws alone / ref | readout free, item / batch / ref | numpy readout, item / batch / ref |"
+        "| draws alone / ref | readout free, item / batch / ref | without C, item / batch / ref |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -258,8 +261,8 @@ RATIOS = {  # name: (numerator, denominator)
     "batch / original": ("batch", "original"),
     "item, readout free / ref": ("item_free", "reference"),
     "batch, readout free / ref": ("batch_free", "reference"),
-    "item, numpy readout / ref": ("item_numpy", "reference"),
-    "batch, numpy readout / ref": ("batch_numpy", "reference"),
+    "item, without C / ref": ("item_numpy", "reference"),
+    "batch, without C / ref": ("batch_numpy", "reference"),
 }
 
 
