@@ -13,12 +13,12 @@ V=1024 and V=16384. Baselines:
 Paths: ``dataset[i]`` (item), ``dataset.__getitems__`` (batch, what DataLoader calls, 256 per
 call) and the torch generator of ``data_device`` run on the CPU (``DeviceBatches``); "draws
 alone" times only the batch path's draws (each prompt's own stream: shape, DAG keys,
-processors, inputs; in C where ``draws.c`` builds), an upper bound on what the batch path can reach; "readout
-free" runs ``dataset[i]`` and the batch path with the readout replaced by a constant (the tokens
-are not valid), the most any faster readout could give each path; "without C" runs both
-paths with the numpy readout and numpy draws instead of the C kernels (``readout.c``,
-``draws.c``, compiled on first use), as they run without a C compiler or with
-``COT_ICL_NATIVE=0``. The
+processors, inputs; in C where ``draws.c`` builds), an upper bound on what the batch path
+can reach; "readout free" runs ``dataset[i]`` and the batch path with the readout replaced by a
+constant (the tokens are not valid), the most any faster readout could give each path; "without
+C" runs both paths with the numpy readout, step and draws instead of the C kernels
+(``readout.c``, ``step.c``, ``draws.c``, compiled on first use), as they run without a C
+compiler or with ``COT_ICL_NATIVE=0``. The
 ceiling is the brute-force scoring product's FLOPs per prompt (2 K C V d) over the machine's
 float32 GEMM rate. Times are this process's CPU time, the best of ``--repeats`` rounds that
 run every path in turn: on a shared machine wall time also counts other processes' turns.
@@ -111,11 +111,13 @@ class ConstantReadout:
 
 
 def without_kernels(args: Args) -> TokenizedDataset:
-    """A dataset whose readout and draws are the numpy implementations (what runs without a C compiler)."""
+    """A dataset whose readout, step and draws are the numpy implementations (what runs without a
+    C compiler)."""
     dataset = TokenizedDataset(args)
     generator = dataset.generator
     generator.scorer = TokenScorer(generator.embedding[: generator.num_ordinary], use_native=False)
     generator.native_draws = None
+    generator.native_step = None
     return dataset
 
 
@@ -227,8 +229,10 @@ def ratio(value: float) -> str:
 def print_tables(rows: list[dict[str, float]], rate: float) -> None:
     print(f"float32 GEMM rate (one thread): {rate / 1e9:.1f} GFLOP/s")
     kernel = "the C kernel (readout.c)" if TokenScorer(np.eye(2)).native is not None else "numpy (no C kernel)"
-    draws = "C (draws.c)" if ChainGenerator(Args()).native_draws is not None else "numpy (no C kernel)"
-    print(f"readout of item and batch: {kernel}; draws: {draws}")
+    generator = ChainGenerator(Args())
+    draws = "C (draws.c)" if generator.native_draws is not None else "numpy (no C kernel)"
+    step = "C (step.c)" if generator.native_step is not None else "numpy (no C kernel)"
+    print(f"readout of item and batch: {kernel}; step rule: {step}; draws: {draws}")
     print()
     print("| V | naive reference | original-style | item | batch | torch generator (CPU) | tokens/prompt |")
     print("|---|---|---|---|---|---|---|")

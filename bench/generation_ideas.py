@@ -126,6 +126,30 @@ def _hidden_layouts(generator: ChainGenerator, ids: np.ndarray, weights: np.ndar
     return before, _us(lambda: [generator.step_hidden(ids, weights) for _ in range(calls)], repeats)
 
 
+def _native_step_rows(generator: ChainGenerator, numpy_step: ChainGenerator, group, parent_ids, repeats: int) -> list:
+    """The C step (step.c) against numpy's: hidden states alone, and whole chain computations
+    (numpy step then a readout call per position, against one C call per position)."""
+    weights = group.weights[:, 0]
+    drawn = (group.inputs, group.parents, group.weights)
+    assert np.array_equal(numpy_step.compute_chains(*drawn), generator.compute_chains(*drawn))  # the same tokens
+    hidden = "hidden states, batch: numpy -> C in numpy's order of operations (step.c)"
+    rows = [
+        (hidden, *(_us(lambda g=g: g.step_hidden(parent_ids, weights), repeats) for g in (numpy_step, generator)), True)
+    ]
+    for size, label in ((N, "batch"), (1, "dataset[i]")):
+        calls = [
+            (group.inputs[i : i + size], group.parents[i : i + size], group.weights[i : i + size])
+            for i in range(0, N, size)
+        ]
+        times = [
+            _us(lambda g=g, calls=calls: [g.compute_chains(*c) for c in calls], repeats)
+            for g in (numpy_step, generator)
+        ]
+        name = f"chain tokens, {label}: numpy step + C readout per position -> one C call per position (step.c)"
+        rows.append((name, *times, True))
+    return rows
+
+
 def _other_ideas(repeats: int) -> list[tuple[str, float, float, bool]]:
     args = Args(prompt_strategy="cot", vocab_size=1024, n_tasks=10**6)
     renderer = TokenizedDataset(args).renderer
@@ -178,11 +202,15 @@ def _other_ideas(repeats: int) -> list[tuple[str, float, float, bool]]:
         )
     )
     parent_ids = np.take_along_axis(group.inputs, group.parents[:, None, 0, :].repeat(40, 1), axis=2)
-    example_major = _example_major_h(generator, parent_ids, group.weights[:, 0])
-    assert np.array_equal(example_major, generator.step_hidden(parent_ids, group.weights[:, 0]))  # bit-identical
+    numpy_step = ChainGenerator(args)
+    numpy_step.native_step = None  # numpy's step rule (the fallback without a C compiler)
+    example_major = _example_major_h(numpy_step, parent_ids, group.weights[:, 0])
+    assert np.array_equal(example_major, numpy_step.step_hidden(parent_ids, group.weights[:, 0]))  # bit-identical
     for size, label in ((N, "batch"), (1, "dataset[i]")):
         name = f"hidden states, {label}: example-major -> parent-major rows (contiguous parent sums)"
-        rows.append((name, *_hidden_layouts(generator, parent_ids[:size], group.weights[:size, 0], repeats), True))
+        rows.append((name, *_hidden_layouts(numpy_step, parent_ids[:size], group.weights[:size, 0], repeats), True))
+    if generator.native_step is not None:
+        rows += _native_step_rows(generator, numpy_step, group, parent_ids, repeats)
     groups = renderer.many(range(N))
     mask, special = group.extras[0], renderer.special
     render = renderer.strategy.render

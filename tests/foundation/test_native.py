@@ -3,6 +3,7 @@
 import os
 import warnings
 
+import numpy as np
 import pytest
 
 from tokenized_cot_icl.foundation import native
@@ -65,3 +66,11 @@ def test_no_compiler_is_a_clear_error(monkeypatch, tmp_path, cache):
     source.write_text(SOURCE)
     with pytest.raises(RuntimeError, match="the C compiler .*no-such-compiler cannot be run"):
         native.build(source)
+
+
+def test_address_is_the_first_elements_address_for_every_kind_of_array():
+    base = np.arange(24.0).reshape(4, 6)
+    frozen = base.copy()
+    frozen.flags.writeable = False
+    for array in (base, base[1:], base[:, 2:], base.T, frozen, np.empty(0), np.zeros(3, dtype=np.int64)):
+        assert native.address(array) == array.ctypes.data

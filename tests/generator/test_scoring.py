@@ -121,3 +121,13 @@ def test_rows_beyond_float32_are_rescored_in_float64(native):
     h = rng.standard_normal((64, 10))
     h[::2] *= 1e39  # above float32's largest (3.4e38), far below float64's
     np.testing.assert_array_equal(_scorer(table, native).argmax(h), reference_tokens(table, h))
+
+
+def test_the_kernels_table_starts_on_cache_lines(native):
+    """A 64-byte SIMD load from the table never straddles two cache lines (numpy aligns to 16 bytes)."""
+    scorer = _scorer(np.random.default_rng(0).standard_normal((300, 10)), native)
+    if scorer.native is None:
+        pytest.skip("the numpy stages keep no kernel table")
+    blocks, bias = scorer.native._arrays[:2]
+    assert blocks.ctypes.data % 64 == 0 and bias.ctypes.data % 64 == 0
+    assert blocks.flags.c_contiguous and blocks.dtype == np.float32

@@ -22,6 +22,7 @@ from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.generator.activations import ACTIVATIONS
 from tokenized_cot_icl.generator.dags import DagSampler, draw_keys
 from tokenized_cot_icl.generator.native_draws import NativeDraws, load_library
+from tokenized_cot_icl.generator.native_step import NativeStep
 from tokenized_cot_icl.generator.scoring import TokenScorer
 from tokenized_cot_icl.generator.seeding import prefix_words, prompt_generators
 
@@ -137,9 +138,14 @@ class ChainGenerator:
         """Chain tokens of B prompts of one shape at once.
 
         inputs ``(B, K, N)``, parents ``(B, C, M)``, weights ``(B, C, L, d, d)`` -> ``(B, K, C)``.
-        One tensor operation per chain position and layer, whatever B and K are; sub-batches
-        keep the gathered ``(B, K, M, d)`` block cache-sized.
+        Where the C step is built, one call per chain position (:meth:`NativeStep.chains`);
+        otherwise one tensor operation per chain position and layer, whatever B and K are, in
+        sub-batches that keep the gathered ``(B, K, M, d)`` block cache-sized. The same tokens.
         """
+        if self.native_step is not None:  # one C call per chain position, where it takes them
+            chains = self.native_step.chains(inputs, parents, weights, self.scorer)
+            if chains is not None:
+                return chains
         b, k, n = inputs.shape
         c, m = parents.shape[1:]
         per_chunk = max(1, SCRATCH_ELEMENTS // (k * m * self.args.n_dims))
@@ -159,13 +165,23 @@ class ChainGenerator:
             nodes[:, :, n + pos] = self.scorer.argmax(h.reshape(b * k, -1)).reshape(b, k)
         return nodes[:, :, n:]
 
+    @functools.cached_property
+    def native_step(self) -> NativeStep | None:
+        """The C step rule (:mod:`.native_step`) for this table and activation, or None."""
+        return NativeStep.build(self.embedding, self.args.activation)
+
     def step_hidden(self, parent_tokens: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``act(mean_p H(E[t_p]))`` of one chain position: the step rule before its argmax.
 
         parent_tokens ``(B, R, M)`` (R rows, e.g. examples, sharing one processor per batch entry),
         weights ``(B, L, d, d)`` -> ``(B, R, d)``. The one implementation of the rule: chain
-        computation and the stepwise verifier both call it.
+        computation and the stepwise verifier both call it. The C step computes the same
+        arithmetic where it is built (:mod:`.native_step`); the numpy below is the rule.
         """
+        if self.native_step is not None:
+            h = self.native_step.hidden(parent_tokens, weights)
+            if h is not None:
+                return h
         b, r, m = parent_tokens.shape
         # One (M*R x d) @ (d x d) product per batch entry, not one tiny product per row; rows
         # parent-major, so that summing over parents adds contiguous (R x d) blocks.

@@ -102,16 +102,20 @@ static inline void row_start(row_state *s, const double *row, int64_t d, float *
 
 /* The first group from which no token can win the row: where |h| |E[v]| of the group's largest
  * norm is below the best score so far less the tolerance (the 1e-12 covers this product's own
- * rounding). Norms fall along the table, so the test is monotone: a binary search over groups. */
+ * rounding). Norms fall along the table, so the test is monotone: a binary search over groups,
+ * branchless (a mispredicted jump per step cost more than the search itself). */
 static inline int64_t row_limit(const row_state *s, const double *block_norm, int64_t from, int64_t n_blocks) {
     const double floor = (double)lane_max(s->best1) - s->tol, scale = s->norm * (1.0 + 1e-12);
-    int64_t lo = from / GROUP, hi = n_blocks / GROUP; /* groups; the answer is in [lo, hi] */
-    while (lo < hi) {
-        const int64_t mid = (lo + hi) / 2;
-        if (scale * block_norm[mid * GROUP] < floor) hi = mid;
-        else lo = mid + 1;
+    /* a branchless lower bound (the compare picks, no jumps to mispredict): the answer stays in
+     * [base, base + len] groups */
+    int64_t base = from / GROUP, len = n_blocks / GROUP - base;
+    while (len > 1) {
+        const int64_t half = len / 2;
+        base = scale * block_norm[(base + half - 1) * GROUP] < floor ? base : base + half;
+        len -= half;
     }
-    return lo * GROUP;
+    if (len == 1 && !(scale * block_norm[base * GROUP] < floor)) base++;
+    return base * GROUP;
 }
 
 /* Folds a group's scores into the row, block by block: the runner-up takes the lesser of the
