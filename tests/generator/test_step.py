@@ -164,3 +164,13 @@ def test_chain_positions_hand_numpy_what_they_do_not_take():
     inputs = group.inputs.copy()
     inputs[0, 0, 0] = fast.embedding.shape[0]
     assert fast.native_step.chains(inputs, group.parents, group.weights, fast.scorer) is None
+
+
+def test_chain_positions_refuse_a_readout_table_of_another_layout():
+    """A readout library built with other flags lays its table out in other blocks."""
+    fast = ChainGenerator(_base())
+    (group,) = fast.draw_groups("train", range(5))
+    fast.scorer.native.lanes += 1
+    assert fast.native_step.chains(group.inputs, group.parents, group.weights, fast.scorer) is None
+    fast.scorer.native.lanes -= 1
+    assert fast.native_step.chains(group.inputs, group.parents, group.weights, fast.scorer) is not None

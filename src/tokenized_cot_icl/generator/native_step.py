@@ -49,6 +49,8 @@ class NativeStep:
         self._position.argtypes = [ptr, i64, i64, ptr, i64, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, i64, f64]
         self._position.argtypes += [ptr, ptr, ptr]
         self._embedding_at = self.embedding.ctypes.data
+        library.readout_lanes.restype = i64
+        self.readout_lanes = library.readout_lanes()  # its readout.c reads tables of this layout
 
     @classmethod
     def build(cls, embedding: np.ndarray, activation: str) -> NativeStep | None:
@@ -110,7 +112,9 @@ class NativeStep:
         b, k, n = inputs.shape
         c, m = parents.shape[1:]
         readout = getattr(scorer, "native", None)
-        if readout is None or k * m < 2 or weights.ndim != 5 or weights.shape[:2] != (b, c):
+        if readout is None or readout.lanes != self.readout_lanes:  # no C readout, or one built otherwise
+            return None
+        if k * m < 2 or weights.ndim != 5 or weights.shape[:2] != (b, c):
             return None
         if weights.shape[3:] != (self.dims, self.dims):
             return None

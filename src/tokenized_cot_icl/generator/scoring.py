@@ -256,6 +256,7 @@ class NativeReadout:
         for name in ("readout_lanes", "readout_group_tokens"):
             getattr(library, name).restype = ctypes.c_int64
         lanes, group = library.readout_lanes(), library.readout_group_tokens()
+        self.lanes = lanes  # the table's layout: a library reading it must have the same
         padded = -(-scorer.size // group) * group
         n_blocks = padded // lanes
         table = np.zeros((padded, scorer.dims))
