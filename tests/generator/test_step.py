@@ -162,7 +162,7 @@ def test_chain_positions_hand_numpy_what_they_do_not_take():
     assert fast.native_step.chains(group.inputs, parents, group.weights, fast.scorer) is None
     assert fast.native_step.chains(group.inputs, group.parents, group.weights, object()) is None  # no C readout
     inputs = group.inputs.copy()
-    inputs[0, 0, 0] = fast.embedding.shape[0]
+    inputs[0, 0, :] = fast.embedding.shape[0]  # every input of one example: its parents read one
     assert fast.native_step.chains(inputs, group.parents, group.weights, fast.scorer) is None
 
 

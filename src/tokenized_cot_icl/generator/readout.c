@@ -104,11 +104,11 @@ static inline void row_start(row_state *s, const double *row, int64_t d, float *
  * norm is below the best score so far less the tolerance (the 1e-12 covers this product's own
  * rounding). Norms fall along the table, so the test is monotone: a binary search over groups,
  * branchless (a mispredicted jump per step cost more than the search itself). */
-static inline int64_t row_limit(const row_state *s, const double *block_norm, int64_t from, int64_t n_blocks) {
+static inline int64_t row_limit(const row_state *s, const double *block_norm, int64_t from, int64_t limit) {
     const double floor = (double)lane_max(s->best1) - s->tol, scale = s->norm * (1.0 + 1e-12);
     /* a branchless lower bound (the compare picks, no jumps to mispredict): the answer stays in
      * [base, base + len] groups */
-    int64_t base = from / GROUP, len = n_blocks / GROUP - base;
+    int64_t base = from / GROUP, len = limit / GROUP - base;
     while (len > 1) {
         const int64_t half = len / 2;
         base = scale * block_norm[(base + half - 1) * GROUP] < floor ? base : base + half;

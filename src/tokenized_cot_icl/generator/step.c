@@ -156,6 +156,15 @@ static void hidden_rows(const double *embedding, int64_t d, const int64_t *token
     }
 }
 
+/* One batch entry's R rows: padded vectors where d allows, one row at a time beyond. */
+static inline void entry_hidden(const double *embedding, int64_t d, const int64_t *tokens, int64_t R, int64_t M,
+                                const double *w, int64_t L, int activation, double slope, double *out) {
+    if (d <= WIDE) hidden_wide(embedding, d, tokens, R, M, w, L, activation, slope, out);
+    else hidden_rows(embedding, d, tokens, R, M, w, L, activation, slope, out);
+}
+
+static inline int handled(int64_t d, int64_t M, int64_t L) { return d >= 1 && d <= MAX_DIMS && M >= 1 && L >= 1; }
+
 /* tokens (B, R, M) int64; weights: B entries of (L, d, d) float64, weight_stride elements apart;
  * out (B, R, d). Returns 0, or 1 (out not written) where a token is outside [0, vocab) or d is
  * outside [1, MAX_DIMS]: the caller then takes numpy's path, which raises or wraps as numpy
@@ -163,15 +172,12 @@ static void hidden_rows(const double *embedding, int64_t d, const int64_t *token
 int64_t step_hidden(const double *embedding, int64_t vocab, int64_t d, const int64_t *tokens, int64_t B, int64_t R,
                     int64_t M, const double *weights, int64_t weight_stride, int64_t L, int64_t activation,
                     double slope, double *out) {
-    if (d > MAX_DIMS || d < 1 || M < 1 || L < 1) return 1;
+    if (!handled(d, M, L)) return 1;
     for (int64_t i = 0; i < B * R * M; i++)
         if (tokens[i] < 0 || tokens[i] >= vocab) return 1;
-    for (int64_t b = 0; b < B; b++) {
-        const int64_t *entry_tokens = tokens + b * R * M;
-        const double *w = weights + b * weight_stride;
-        if (d <= WIDE) hidden_wide(embedding, d, entry_tokens, R, M, w, L, (int)activation, slope, out + b * R * d);
-        else hidden_rows(embedding, d, entry_tokens, R, M, w, L, (int)activation, slope, out + b * R * d);
-    }
+    for (int64_t b = 0; b < B; b++)
+        entry_hidden(embedding, d, tokens + b * R * M, R, M, weights + b * weight_stride, L, (int)activation, slope,
+                     out + b * R * d);
     return 0;
 }
 
@@ -180,29 +186,31 @@ int64_t step_hidden(const double *embedding, int64_t vocab, int64_t d, const int
  * parents are columns parents[b * parent_stride + p] (p < M) of prompt b's rows, and its tokens go
  * to column `column`. weights: prompt b's (L, d, d) processor at weights + b * weight_stride.
  * h (B * K, d) receives every row's hidden state and near (B * K) the readout's near flags: the
- * caller settles those rows the reference's way. Returns how many rows are near, or -1 (nothing
- * written) where a parent column or a token is out of range, or d is not handled. */
+ * caller settles those rows the reference's way. Returns how many rows are near, or -1 (nodes not
+ * written) where a parent column or a gathered token is out of range, or d is not handled. */
 int64_t chain_position(const double *embedding, int64_t vocab, int64_t d, int64_t *nodes, int64_t B, int64_t K,
                        int64_t width, int64_t column, const int64_t *parents, int64_t parent_stride, int64_t M,
                        const double *weights, int64_t weight_stride, int64_t L, int64_t activation, double slope,
                        const void *table, double *h, uint8_t *near) {
-    if (d > MAX_DIMS || d < 1 || M < 1 || L < 1 || column >= width) return -1;
+    if (!handled(d, M, L) || column >= width) return -1;
     for (int64_t b = 0; b < B; b++)
         for (int64_t p = 0; p < M; p++)
             if (parents[b * parent_stride + p] < 0 || parents[b * parent_stride + p] >= column) return -1;
-    for (int64_t i = 0; i < B * K; i++)
-        for (int64_t c = 0; c < column; c++)
-            if (nodes[i * width + c] < 0 || nodes[i * width + c] >= vocab) return -1;
     int64_t *tokens = malloc((size_t)(K * M + B * K) * sizeof(int64_t));
     if (tokens == NULL) return -1;
     int64_t *chosen = tokens + K * M;
     for (int64_t b = 0; b < B; b++) {
         const int64_t *row = nodes + b * K * width, *at = parents + b * parent_stride;
         for (int64_t k = 0; k < K; k++)
-            for (int64_t p = 0; p < M; p++) tokens[k * M + p] = row[k * width + at[p]];
-        const double *w = weights + b * weight_stride;
-        if (d <= WIDE) hidden_wide(embedding, d, tokens, K, M, w, L, (int)activation, slope, h + b * K * d);
-        else hidden_rows(embedding, d, tokens, K, M, w, L, (int)activation, slope, h + b * K * d);
+            for (int64_t p = 0; p < M; p++) {
+                const int64_t token = row[k * width + at[p]]; /* checked where read: only these are used */
+                if (token < 0 || token >= vocab) {
+                    free(tokens);
+                    return -1;
+                }
+                tokens[k * M + p] = token;
+            }
+        entry_hidden(embedding, d, tokens, K, M, weights + b * weight_stride, L, (int)activation, slope, h + b * K * d);
     }
     const int64_t n_near = readout_argmax(table, h, B * K, chosen, near);
     for (int64_t i = 0; i < B * K; i++) nodes[i * width + column] = chosen[i];
