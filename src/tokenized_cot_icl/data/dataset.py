@@ -18,6 +18,16 @@ from tokenized_cot_icl.foundation.vocab import Vocab
 from tokenized_cot_icl.generator.chains import ChainGenerator
 from tokenized_cot_icl.prompts.strategies import RenderedPrompt
 
+__all__ = [
+    "EvalTokenizedDataset",
+    "LeftPadCollator",
+    "TokenizedDataset",
+    "collate_batch",
+    "make_item",
+    "make_items",
+    "pad_token_id",
+]
+
 
 def pad_token_id(args: Args) -> int:
     """The reserved pad id with special tokens; 0 otherwise (padding is masked either way)."""

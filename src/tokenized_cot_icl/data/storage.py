@@ -25,6 +25,8 @@ from tokenized_cot_icl.foundation.io import ensure_writable_dir
 from tokenized_cot_icl.foundation.manifest import DamagedFileError, verify_directory, write_manifest
 from tokenized_cot_icl.generator.chains import GENERATOR_VERSION
 
+__all__ = ["ARRAYS_FILE", "FORMAT_VERSION", "MANIFEST", "META_FILE", "load_eval_set", "save_eval_set"]
+
 FORMAT_VERSION = 1
 ARRAYS_FILE = "eval_set.safetensors"
 META_FILE = "eval_set.json"

@@ -13,6 +13,8 @@ from tokenized_cot_icl.generator.words import WordGenerator, WordSample
 from tokenized_cot_icl.prompts.recipes import cot_probability
 from tokenized_cot_icl.prompts.symbolic import Message, build_messages, draw_cot_mask
 
+__all__ = ["SymbolicDataset", "SymbolicItem"]
+
 SymbolicItem = dict[str, Any]
 
 
@@ -49,13 +51,13 @@ class SymbolicDataset:
 
     def __getitem__(self, index: int) -> SymbolicItem:
         index = self.check_index(index)
-        return make_symbolic_item(index, *self.sample(index))
+        return _make_symbolic_item(index, *self.sample(index))
 
     def __getitems__(self, indices: Sequence[int]) -> list[SymbolicItem]:
         return [self[i] for i in indices]
 
 
-def make_symbolic_item(index: int, sample: WordSample, cot_mask: np.ndarray) -> SymbolicItem:
+def _make_symbolic_item(index: int, sample: WordSample, cot_mask: np.ndarray) -> SymbolicItem:
     messages: list[Message] = build_messages(sample, cot_mask)
     n_cot = int(np.sum(cot_mask))
     return {

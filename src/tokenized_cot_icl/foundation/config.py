@@ -18,6 +18,8 @@ from tokenized_cot_icl.foundation.types import coerce_fields
 from tokenized_cot_icl.foundation.validation import strategy_implies_cot, validate
 from tokenized_cot_icl.foundation.vocab import num_ordinary_tokens
 
+__all__ = ["Args", "DATA_FIELDS", "IGNORE_INDEX", "IntOrChoices", "JsonConfig", "ShapeChoices", "WRITTEN_WHEN_SET"]
+
 IGNORE_INDEX = -100
 
 IntOrChoices = Union[int, tuple[int, ...]]

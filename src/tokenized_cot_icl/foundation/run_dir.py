@@ -36,6 +36,8 @@ from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.io import ensure_writable_dir, read_jsonl
 from tokenized_cot_icl.foundation.manifest import MANIFEST_FILE, DamagedFileError, verify_directory
 
+__all__ = ["COMPLETE_MARKER", "FINAL", "RunDir", "config_hash", "default_run_name", "is_complete", "model_dir_from"]
+
 COMPLETE_MARKER = "COMPLETE"
 FINAL = "final"
 # Where a run lives does not change what it computes: moved runs still resume.

@@ -18,6 +18,8 @@ from tokenized_cot_icl.foundation.registries import DAG_STRATEGIES, SYMBOLIC_FOR
 from tokenized_cot_icl.foundation.types import coerce_fields
 from tokenized_cot_icl.foundation.validation import validate_recipe
 
+__all__ = ["SYMBOLIC_CARD_DIR", "SymbolicArgs", "validate_symbolic"]
+
 SYMBOLIC_CARD_DIR = "symbolic"  # task_cards/symbolic/
 
 

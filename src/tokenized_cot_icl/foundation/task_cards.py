@@ -32,6 +32,20 @@ from typing import Any
 
 from tokenized_cot_icl.foundation.config import Args
 
+__all__ = [
+    "CARD_DIR_ENV",
+    "DEFAULT_CARD",
+    "TaskCardError",
+    "available_cards",
+    "card_description",
+    "default_task_card",
+    "expand_card",
+    "load_task_card",
+    "resolve_card_path",
+    "select_args",
+    "varying_fields",
+]
+
 DEFAULT_CARD = "default"
 CARD_DIR_ENV = "COT_ICL_TASK_CARDS"
 TOP_LEVEL_KEYS = ("description", "base", "sweep")
@@ -42,7 +56,7 @@ class TaskCardError(ValueError):
     """A task card that cannot be found, parsed or expanded (the message names the file)."""
 
 
-def card_search_dirs(subdir: str = "") -> list[Path]:
+def _card_search_dirs(subdir: str = "") -> list[Path]:
     """Where card names are looked up: $COT_ICL_TASK_CARDS, ./task_cards, the repository's task_cards/.
 
     ``subdir`` (e.g. ``"symbolic"``) looks in that sub-folder of each.
@@ -62,31 +76,31 @@ def card_search_dirs(subdir: str = "") -> list[Path]:
 
 def available_cards(subdir: str = "") -> list[str]:
     names = set()
-    for directory in card_search_dirs(subdir):
+    for directory in _card_search_dirs(subdir):
         if directory.is_dir():
             names.update(p.stem for p in directory.glob("*.toml"))
     return sorted(names)
 
 
 def resolve_card_path(name_or_path: str | os.PathLike, subdir: str = "") -> Path:
-    """A path to an existing file, or a card name looked up in :func:`card_search_dirs`."""
+    """A path to an existing file, or a card name looked up in :func:`_card_search_dirs`."""
     candidate = Path(name_or_path).expanduser()
     if candidate.suffix == ".toml" or candidate.is_file() or os.sep in str(name_or_path):
         if candidate.is_file():
             return candidate
         raise TaskCardError(f"task card file {str(candidate)!r} does not exist")
-    for directory in card_search_dirs(subdir):
+    for directory in _card_search_dirs(subdir):
         path = directory / f"{name_or_path}.toml"
         if path.is_file():
             return path
-    tried = ", ".join(str(d) for d in card_search_dirs(subdir))
+    tried = ", ".join(str(d) for d in _card_search_dirs(subdir))
     raise TaskCardError(
         f"no task card named {str(name_or_path)!r} (looked in {tried}); "
         f"available cards: {', '.join(available_cards(subdir))}"
     )
 
 
-def read_card_file(path: Path) -> dict[str, Any]:
+def _read_card_file(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -150,11 +164,11 @@ def load_task_card(
 ) -> dict[int, Any]:
     """The expanded grid ``{key: config}`` of a card given by name (``quickstart``) or path."""
     path = resolve_card_path(name_or_path, subdir)
-    return expand_card(read_card_file(path), path, config_cls)
+    return expand_card(_read_card_file(path), path, config_cls)
 
 
 def card_description(name_or_path: str | os.PathLike) -> str:
-    return str(read_card_file(resolve_card_path(name_or_path)).get("description", "")).strip()
+    return str(_read_card_file(resolve_card_path(name_or_path)).get("description", "")).strip()
 
 
 def select_args(card: dict[int, Args], key: int, card_name: str) -> Args:
@@ -175,4 +189,4 @@ def default_task_card() -> dict[int, Args]:
     except TaskCardError:
         # An installed wheel carries no task_cards/ folder; the seed defaults are the default card.
         return {0: Args()}
-    return expand_card(read_card_file(path), path)
+    return expand_card(_read_card_file(path), path)

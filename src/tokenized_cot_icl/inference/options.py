@@ -13,6 +13,8 @@ from tokenized_cot_icl.foundation.vocab import SpecialTokens
 from tokenized_cot_icl.prompts.strategies import strategy_for
 from tokenized_cot_icl.prompts.transformations import DROP_CHOICES, apply_transformations
 
+__all__ = ["FORCE_CHOICES", "EvalOptions", "PromptCase", "build_cases", "max_new_tokens"]
+
 FORCE_CHOICES = ("none", "think", "answer")
 
 

@@ -17,6 +17,8 @@ from tokenized_cot_icl.inference.scoring import PromptScore, Summary, score_prom
 from tokenized_cot_icl.inference.target import EvalTarget
 from tokenized_cot_icl.prompts.strategies import strategy_for
 
+__all__ = ["EvalResult", "backend_config", "evaluate_cases", "open_backend", "write_results"]
+
 
 @dataclass
 class EvalResult:

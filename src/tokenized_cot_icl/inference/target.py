@@ -14,6 +14,8 @@ from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.run_dir import RunDir
 from tokenized_cot_icl.inference.options import EvalOptions, max_new_tokens
 
+__all__ = ["DATA_OVERRIDES", "EvalTarget", "check_vocabulary", "load_target", "model_config"]
+
 # Flags that regenerate the evaluation set from the run's Args with these fields replaced.
 DATA_OVERRIDES = ("n_inputs", "n_parents", "chain_length", "n_examples", "num_unique_H")
 
@@ -26,7 +28,7 @@ def model_config(checkpoint_dir: Path) -> dict:
         raise ValueError(f"{path}: unreadable model config ({err})") from None
 
 
-def check_weights_readable(checkpoint_dir: Path, run: RunDir) -> None:
+def _check_weights_readable(checkpoint_dir: Path, run: RunDir) -> None:
     """For a checkpoint without a manifest: its safetensors header parses and covers the file."""
     from safetensors import SafetensorError, safe_open
 
@@ -94,7 +96,7 @@ def load_target(
     ckpt_dir = run.resolve_checkpoint(checkpoint)
     if not run.verify_model(ckpt_dir, "evaluate"):
         print(f"note: {ckpt_dir} has no manifest (saved before manifests existed); its files are not verified")
-        check_weights_readable(ckpt_dir, run)
+        _check_weights_readable(ckpt_dir, run)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(overrides) - set(DATA_OVERRIDES))
     if unknown:

@@ -37,6 +37,16 @@ from tokenized_cot_icl.generator.verifier import ChainTruth, chain_truth, local_
 from tokenized_cot_icl.prompts.parsing import ParsedOutput
 from tokenized_cot_icl.prompts.strategies import strategy_for
 
+__all__ = [
+    "EVAL_SPLIT",
+    "StepCounts",
+    "StepVerdict",
+    "VerificationSummary",
+    "load_truths",
+    "summarise_verdicts",
+    "verify_outputs",
+]
+
 EVAL_SPLIT = "eval"
 
 
@@ -115,7 +125,7 @@ class StepVerdict:
         }
 
 
-def verify_parsed(
+def _verify_parsed(
     generator: ChainGenerator, truths: Sequence[ChainTruth], parsed: Sequence[ParsedOutput]
 ) -> list[StepVerdict]:
     """Verdicts for (truth, parsed output) pairs; the step rule runs once, vectorised, for all of them."""
@@ -298,7 +308,7 @@ def verify_outputs(
         for out in outs:
             flat_truths.append(truth)
             flat_parsed.append(strategy.parse(out, truth.chain_length, vocab))
-    flat = verify_parsed(generator, flat_truths, flat_parsed)
+    flat = _verify_parsed(generator, flat_truths, flat_parsed)
     result, start = [], 0
     for n in shape:
         result.append(flat[start : start + n])

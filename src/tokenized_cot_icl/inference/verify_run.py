@@ -32,6 +32,16 @@ from tokenized_cot_icl.inference.verification import (
     verify_outputs,
 )
 
+__all__ = [
+    "VerifyReport",
+    "load_verification_target",
+    "scaling_context",
+    "search_engine_kwargs",
+    "verify_cases",
+    "verify_model",
+    "write_verification",
+]
+
 
 def load_verification_target(
     model_base_dir: str | Path,

@@ -23,6 +23,18 @@ from tokenized_cot_icl.foundation.vocab import SpecialTokens
 if TYPE_CHECKING:
     from transformers import LlamaForCausalLM, MistralForCausalLM, PreTrainedModel, Qwen2ForCausalLM
 
+__all__ = [
+    "MODEL_REGISTRY",
+    "ModelFactory",
+    "apply_liger_kernels",
+    "common_config",
+    "create_llama_model",
+    "create_mistral_model",
+    "create_model",
+    "create_qwen2_model",
+    "rope_parameters",
+]
+
 ModelFactory = Callable[[Args], "PreTrainedModel"]
 
 # Liger-Kernel's patch function per family (names in ``liger_kernel.transformers``).
@@ -33,7 +45,7 @@ LIGER_PATCHES: dict[str, str] = {
 }
 
 
-def special_token_ids(args: Args) -> dict[str, int | None]:
+def _special_token_ids(args: Args) -> dict[str, int | None]:
     """pad/bos/eos ids for the model config; ``None`` when the vocabulary has no reserved ids."""
     if not args.enable_special_tokens:
         return {"pad_token_id": None, "bos_token_id": None, "eos_token_id": None}
@@ -61,7 +73,7 @@ def common_config(args: Args) -> dict[str, Any]:
         "max_position_embeddings": args.max_position_embeddings,
         "rope_parameters": rope_parameters(args),
         "tie_word_embeddings": args.tie_word_embeddings,
-        **special_token_ids(args),
+        **_special_token_ids(args),
     }
 
 

@@ -43,6 +43,8 @@ from tokenized_cot_icl.training.evaluation import Evaluator
 from tokenized_cot_icl.training.sampler import ShardedResumableSampler
 from tokenized_cot_icl.training.window import TrainingWindow
 
+__all__ = ["Trainer", "lr_lambda_for", "run_training", "seed_everything"]
+
 
 def lr_lambda_for(args: Args, total_steps: int):
     """Linear warmup, then constant or cosine decay to zero (a multiplier of ``lr``)."""
