@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the experiment studies and regenerate docs/EXPERIMENTS.md (same as ``cot-icl reproduce``).
+"""Train the experiment studies and regenerate docs/EXPERIMENTS.md (``cot-icl reproduce`` only trains).
 
 Study 1 (task_cards/study1_cot_speed.toml: standard vs cot per phase-diagram cell, 3 task seeds),
 Study 2 (task_cards/study2_cot_recipe.toml: CoT-recipes evaluated on CoT-scarce demonstrations) and
@@ -27,13 +27,33 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tokenized_cot_icl.cli.experiments import add_reproduce_options, run_reproduce
+    from studies.reproduction import DEFAULT_CARDS, reproduce
+    from tokenized_cot_icl.cli.experiments import add_training_options
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_reproduce_options(parser, runs_root=str(ROOT / "runs"), doc=str(ROOT / "docs" / "EXPERIMENTS.md"))
-    return run_reproduce(parser.parse_args(argv))
+    parser.add_argument(
+        "--cards", nargs="+", default=None,
+        help="task cards to train and document, in training order (names or paths; default: "
+        f"{' '.join(DEFAULT_CARDS)}; any other card gets a standard-vs-cot section of its own)",
+    )  # fmt: skip
+    add_training_options(parser, runs_root=str(ROOT / "runs"))
+    parser.add_argument("--doc", default=str(ROOT / "docs" / "EXPERIMENTS.md"), help="document to write")
+    parser.add_argument("--skip-training", action="store_true", help="only rebuild the document from existing runs")
+    ns = parser.parse_args(argv)
+    reproduce(
+        ns.cards or DEFAULT_CARDS,
+        ns.runs_root,
+        ns.doc,
+        ns.nproc,
+        ns.jobs,
+        ns.skip_training,
+        budget_minutes=ns.budget_minutes,
+        threads=ns.threads,
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))  # works from a checkout without `pip install -e .`
+    # `studies` lives at the repository root; `src` makes a checkout work without `pip install -e .`.
+    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
     sys.exit(main())

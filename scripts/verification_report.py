@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tokenized_cot_icl.experiments.verification_report import verification_report
+    from studies.verification_report import verification_report
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs-root", default="runs", help="where the runs live (relative to the repository)")
@@ -36,5 +36,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))  # works from a checkout without `pip install -e .`
+    # `studies` lives at the repository root; `src` makes a checkout work without `pip install -e .`.
+    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
     sys.exit(main())

@@ -1,42 +1,23 @@
-"""``cot-icl reproduce``: train the experiment cards' runs and regenerate docs/EXPERIMENTS.md."""
+"""``cot-icl reproduce``: train task cards' runs with the experiments scheduler, within an optional budget.
+
+The study documents (docs/EXPERIMENTS.md, docs/VERIFICATION.md) are not part of the package: they
+are written by ``scripts/reproduce.py`` and ``scripts/verification_report.py`` from the repository's
+``studies/`` folder, which adds ``--doc`` and ``--skip-training`` to the options below.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 
-def run_reproduce(ns: argparse.Namespace) -> int:
-    """The handler of ``cot-icl reproduce`` and ``scripts/reproduce.py``."""
-    from tokenized_cot_icl.experiments.reproduction import DEFAULT_CARDS, reproduce
-
-    reproduce(
-        ns.cards or DEFAULT_CARDS,
-        ns.runs_root,
-        ns.doc,
-        ns.nproc,
-        ns.jobs,
-        ns.skip_training,
-        budget_minutes=ns.budget_minutes,
-        threads=ns.threads,
-    )
-    return 0
-
-
-def add_reproduce_options(parser: argparse.ArgumentParser, runs_root: str = "runs", doc: str = "docs/EXPERIMENTS.md"):
-    """The options ``cot-icl reproduce`` and ``scripts/reproduce.py`` share."""
-    parser.add_argument(
-        "--cards", nargs="+", default=None,
-        help="task cards to train and document, in training order (names or paths; default: study1_cot_speed "
-        "study2_cot_recipe study1_init; any other card gets a standard-vs-cot section of its own)",
-    )  # fmt: skip
+def add_training_options(parser: argparse.ArgumentParser, runs_root: str = "runs") -> argparse.ArgumentParser:
+    """The training options ``cot-icl reproduce`` and ``scripts/reproduce.py`` share (all but ``--cards``)."""
     parser.add_argument("--runs-root", default=runs_root, help="card X's runs go to RUNS_ROOT/X/")
-    parser.add_argument("--doc", default=doc, help="document to write")
     parser.add_argument("--nproc", type=int, default=1, help="processes per training run (torchrun)")
     parser.add_argument("--jobs", type=int, default=None, help="runs trained at once (default: cores / nproc)")
     parser.add_argument(
         "--threads", type=int, default=None, help="math threads per process (default: cores / (jobs * nproc))"
     )
-    parser.add_argument("--skip-training", action="store_true", help="only rebuild the document from existing runs")
     parser.add_argument(
         "--budget-minutes", type=float, default=None, metavar="MIN",
         help="stop starting new runs once MIN minutes of training wall time are spent (finished runs count)",
@@ -44,11 +25,25 @@ def add_reproduce_options(parser: argparse.ArgumentParser, runs_root: str = "run
     return parser
 
 
+def run_train_cards(ns: argparse.Namespace) -> int:
+    """The handler of ``cot-icl reproduce``."""
+    from tokenized_cot_icl.experiments.scheduler import train_cards
+
+    train_cards(ns.cards, ns.runs_root, ns.nproc, ns.jobs, budget_minutes=ns.budget_minutes, threads=ns.threads)
+    return 0
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "reproduce",
-        help="train standard vs cot over seeds and write docs/EXPERIMENTS.md",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="train the runs of task cards (every entry, finished runs reused) with an optional time budget",
+        description="Train every entry of each card (card X's runs in RUNS_ROOT/X/), reusing finished runs. "
+        "The repository's study documents are written by `python scripts/reproduce.py` (same options, "
+        "plus --doc and --skip-training).",
     )
-    add_reproduce_options(p)
-    p.set_defaults(func=run_reproduce)
+    p.add_argument(
+        "--cards", nargs="+", required=True,
+        help="task cards to train, in training order (names or paths), e.g. study1_cot_speed study2_cot_recipe",
+    )  # fmt: skip
+    add_training_options(p)
+    p.set_defaults(func=run_train_cards)

@@ -202,6 +202,30 @@ def train_all(
     return timings
 
 
+def train_cards(
+    cards: Sequence[str | os.PathLike],
+    runs_root: str | os.PathLike = "runs",
+    nproc: int = 1,
+    jobs: int | None = None,
+    budget_minutes: float | None = None,
+    threads: int | None = None,
+) -> list[tuple[Path, list[PlannedRun], Path]]:
+    """Trains the cards' unfinished runs in order (card X into ``runs_root/X/``); ``(card path, planned, runs dir)``.
+
+    One budget covers all the cards: with ``budget_minutes``, no run starts once that much training
+    wall time (finished runs of these cards included) is spent.
+    """
+    runs_root = Path(runs_root)
+    budget = Budget(budget_minutes, spent_seconds([runs_root / Path(c).stem for c in cards]))
+    out = []
+    for card in cards:
+        card_path, planned = plan_runs(card)
+        runs_dir = runs_root / card_path.stem
+        train_all(planned, runs_dir, nproc, jobs, budget, threads)
+        out.append((card_path, planned, runs_dir))
+    return out
+
+
 def _start(run: PlannedRun, output_dir: Path, nproc: int, env: dict[str, str]) -> _Running:
     log = open(output_dir / f"{run.name}.log", "w")
     command = train_command(run.card_path, run.key, nproc=nproc, output_base_dir=output_dir, run_name=run.name)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from studies.study1 import CellResult, h_diversity, mean_or_none
+from studies.study2 import RecipeResult
 from tokenized_cot_icl.experiments.statistics import paired_permutation_test, permutation_test
-from tokenized_cot_icl.experiments.study1 import CellResult, h_diversity, mean_or_none
-from tokenized_cot_icl.experiments.study2 import RecipeResult
 
 PAPER_1 = "CoT-ICL Lab (ACL 2025)"
 PAPER_2 = "To Think or Not to Think (ACL 2026)"

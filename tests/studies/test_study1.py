@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from studies.study1 import RunSpeed, classify, pair_runs
 from tokenized_cot_icl.experiments.statistics import logistic_fit
-from tokenized_cot_icl.experiments.study1 import RunSpeed, classify, pair_runs
 
 STEPS = np.array([0, 50, 100, 150, 200, 250, 300, 350, 400])
 

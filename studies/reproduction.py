@@ -1,10 +1,12 @@
 """The experiments document: train what has not finished, compute, draw, render ``docs/EXPERIMENTS.md``.
 
-Thin orchestration over :mod:`.scheduler` (plans and launches runs, reusing finished ones, within
-an optional wall-time budget), :mod:`.study1` / :mod:`.study2` / :mod:`.measurements` (numbers),
-:mod:`.claims` (verdicts), :mod:`.figures` (PNG) and :mod:`.markdown` / :mod:`.study_markdown`
-(text). Study cards get their study sections; any other card (e.g. the earlier ``reproduction``
-settings) gets a standard-vs-cot section of its own. The document is never edited by hand.
+Thin orchestration over the library's :mod:`tokenized_cot_icl.experiments.scheduler` (plans and
+launches runs, reusing finished ones, within an optional wall-time budget) and
+:mod:`~tokenized_cot_icl.experiments.measurements` (a card's numbers), and this folder's
+:mod:`.study1` / :mod:`.study2` (the studies' numbers), :mod:`.claims` (verdicts), :mod:`.figures`
+(PNG) and :mod:`.markdown` / :mod:`.study_markdown` (text). Study cards get their study sections;
+any other card (e.g. the earlier ``reproduction`` settings) gets a standard-vs-cot section of its
+own. The document is never edited by hand.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from tokenized_cot_icl.experiments import figures, markdown, study_markdown
-from tokenized_cot_icl.experiments.scheduler import Budget, plan_runs, spent_seconds, train_all
+from studies import figures, markdown, study_markdown
+from tokenized_cot_icl.experiments.figures import attention_heatmap, card_curves
+from tokenized_cot_icl.experiments.scheduler import plan_runs, spent_seconds, train_cards
 
 STUDY1, STUDY1_INIT, STUDY2 = "study1_cot_speed", "study1_init", "study2_cot_recipe"
 PAPER_SCALE = ("paper_scale_cot_speed", "paper_scale_cot_recipe")
@@ -33,10 +36,10 @@ def legacy_section(card: str, runs_dir: Path, doc: Path, fig_dir: Path) -> tuple
 
     result = card_result(card, runs_dir)
     stem = result.card_path.stem
-    curves = figures.card_curves(result.runs, fig_dir / f"{stem}_curves.png", stem)
+    curves = card_curves(result.runs, fig_dir / f"{stem}_curves.png", stem)
     heatmap = None
     if result.cot_key:
-        heatmap = figures.attention_heatmap(result.groups[result.cot_key][0], fig_dir / f"{stem}_attention_map_cot.png")
+        heatmap = attention_heatmap(result.groups[result.cot_key][0], fig_dir / f"{stem}_attention_map_cot.png")
     lines, verdict = markdown.card_section(result, doc, curves, heatmap)
     return lines, verdict, result.comparison is not None and result.comparison.category == "agrees"
 
@@ -50,7 +53,7 @@ def _scale_note(args, n_seeds: int) -> str:
 
 
 def study1_part(cards: list[str], runs_root: Path, doc: Path, fig_dir: Path, claims) -> list[str]:
-    from tokenized_cot_icl.experiments.study1 import cell_results
+    from studies.study1 import cell_results
 
     path, _ = plan_runs(STUDY1)
     cells = cell_results(STUDY1, runs_root / STUDY1)
@@ -81,9 +84,9 @@ def study2_part(runs_root: Path, doc: Path, fig_dir: Path, recipes, claims) -> l
 
 def study_parts(cards: list[str], runs_root: Path, doc: Path, fig_dir: Path):
     """(lines, claims) of the studies among ``cards``."""
-    from tokenized_cot_icl.experiments.claims import PAPER_1, all_claims
-    from tokenized_cot_icl.experiments.study1 import cell_results
-    from tokenized_cot_icl.experiments.study2 import recipe_results
+    from studies.claims import PAPER_1, all_claims
+    from studies.study1 import cell_results
+    from studies.study2 import recipe_results
 
     cells = cell_results(STUDY1, runs_root / STUDY1) if STUDY1 in cards else []
     recipes = recipe_results(STUDY2, runs_root / STUDY2) if STUDY2 in cards else []
@@ -104,8 +107,8 @@ def study_parts(cards: list[str], runs_root: Path, doc: Path, fig_dir: Path):
 
 def paper_scale_part(runs_root: Path, doc: Path, fig_dir: Path) -> list[str]:
     """The GPU section: the cards, the command, and the measured results of whatever runs exist."""
-    from tokenized_cot_icl.experiments.study1 import cell_results
-    from tokenized_cot_icl.experiments.study2 import recipe_results
+    from studies.study1 import cell_results
+    from studies.study2 import recipe_results
 
     status, measured = [], []
     for card in PAPER_SCALE:
@@ -160,12 +163,11 @@ def reproduce(
     """
     cards = [cards] if isinstance(cards, str) else list(cards)
     runs_root, doc = Path(runs_root), Path(doc)
-    budget = Budget(budget_minutes, spent_seconds([runs_root / Path(c).stem for c in cards]))
+    if not skip_training:
+        train_cards(cards, runs_root, nproc, jobs, budget_minutes, threads)
     for card in cards:
         card_path, planned = plan_runs(card)
         runs_dir = runs_root / card_path.stem
-        if not skip_training:
-            train_all(planned, runs_dir, nproc, jobs, budget, threads)
         if card_path.stem not in STUDY_CARDS:
             missing = [p.name for p in planned if not (runs_dir / p.name / "metrics.jsonl").exists()]
             if missing:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.experiments.test_study1 import _run
+from studies.claims import _difference_verdict, cot_speeds_transition, pooled_pairs
+from studies.study1 import CellResult, classify
+from tests.studies.test_study1 import _run
 from tokenized_cot_icl.core.args import Args
-from tokenized_cot_icl.experiments.claims import _difference_verdict, cot_speeds_transition, pooled_pairs
-from tokenized_cot_icl.experiments.study1 import CellResult, classify
 
 
 def _cell(name: str, std, cot) -> CellResult:

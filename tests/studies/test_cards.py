@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tokenized_cot_icl.experiments.reproduction import PAPER_SCALE, STUDY1, STUDY1_INIT, STUDY2
+from studies.reproduction import PAPER_SCALE, STUDY1, STUDY1_INIT, STUDY2
 from tokenized_cot_icl.experiments.scheduler import plan_runs
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.training.trainer import run_training

@@ -6,8 +6,8 @@ import re
 
 import matplotlib.image as mpimg
 
+from studies.reproduction import reproduce
 from tokenized_cot_icl.analysis.runs import load_run
-from tokenized_cot_icl.experiments.reproduction import reproduce
 
 
 def test_document_from_card_runs(tiny_card_runs, tmp_path):

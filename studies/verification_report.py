@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tokenized_cot_icl.experiments.verification_document import build_document
+from studies.verification_document import build_document
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.io import write_json
 from tokenized_cot_icl.foundation.run_dir import RunDir, default_run_name

@@ -6,10 +6,10 @@ import math
 import os
 from pathlib import Path
 
-from tokenized_cot_icl.experiments.claims import Claim
-from tokenized_cot_icl.experiments.markdown import display_path, what_is_drawn
-from tokenized_cot_icl.experiments.study1 import SKILL_THRESHOLD, CellResult, h_diversity, reason
-from tokenized_cot_icl.experiments.study2 import FRACTIONS, MODE_NAMES, MODES, RecipeResult
+from studies.claims import Claim
+from studies.markdown import display_path, what_is_drawn
+from studies.study1 import SKILL_THRESHOLD, CellResult, h_diversity, reason
+from studies.study2 import FRACTIONS, MODE_NAMES, MODES, RecipeResult
 from tokenized_cot_icl.foundation.config import Args
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tokenized_cot_icl.experiments.markdown import cell, conclusion, fmt_steps, subsample
+from studies.markdown import cell, conclusion, fmt_steps, subsample
 from tokenized_cot_icl.experiments.statistics import Comparison
 
 

@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pytest
 
+from studies.reproduction import STUDY1, STUDY2, reproduce
+from studies.study1 import cell_results, run_speed
 from tests.experiments.conftest import TINY_CARD
-from tokenized_cot_icl.experiments.reproduction import STUDY1, STUDY2, reproduce
 from tokenized_cot_icl.experiments.scheduler import plan_runs
-from tokenized_cot_icl.experiments.study1 import cell_results, run_speed
 from tokenized_cot_icl.training.trainer import run_training
 
 STUDY1_TINY = TINY_CARD.replace(
