@@ -37,11 +37,11 @@ def _help(command: list[str], cwd) -> str:
 
 def test_training_entry_point_answers_help():
     out = _help(["-m", "tokenized_cot_icl.core.train"], REPO)
-    assert "--task_card_key" in out and "--task_card" in out
+    assert "--task-card-key" in out and "--task-card" in out  # --task_card_key parses too (tests/core/test_train.py)
 
 
 @pytest.mark.parametrize("backend", ["vllm", "sglang"])
 def test_evaluator_script_run_as_a_file_from_src_answers_help(backend):
     """The README runs ``cd src && python tokenized_cot_icl/inference/<backend>/evaluator.py ...``."""
     out = _help([f"tokenized_cot_icl/inference/{backend}/evaluator.py"], SRC)
-    assert "--model_base_dir" in out and "--checkpoint" in out
+    assert "--model-base-dir" in out and "--checkpoint" in out  # --model_base_dir parses too

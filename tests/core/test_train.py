@@ -81,7 +81,7 @@ def test_entry_point_help(capsys):
     with pytest.raises(SystemExit):
         train_main(["--help"])
     out = capsys.readouterr().out
-    assert "--task_card_key" in out and "--task_card" in out
+    assert "--task-card-key" in out and "--task-card" in out
 
 
 # ---- bad configurations through the training entry point (issue: they ran or died in a traceback) --

@@ -100,7 +100,7 @@ def test_unwritable_output_dir_fails_before_the_engine(run, capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     code, out = evaluate(capsys, run, "--output_dir", str(blocker / "results"))
-    assert_one_line_error(code, out, "--output_dir", str(blocker))
+    assert_one_line_error(code, out, "--output-dir", str(blocker))
 
 
 def test_a_run_saved_before_manifests_still_evaluates_with_a_note(tmp_path, capsys):

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 
+from tokenized_cot_icl.foundation.command_line import CommandParser
 from tokenized_cot_icl.foundation.errors import error_line
 
 COMMAND_MODULES = (
@@ -20,11 +21,13 @@ COMMAND_MODULES = (
     "tokenized_cot_icl.cli.experiments",
     "tokenized_cot_icl.cli.symbolic",
     "tokenized_cot_icl.cli.verify",
+    "tokenized_cot_icl.cli.reference",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cot-icl", description="CoT-ICL Lab command line.")
+    """The whole ``cot-icl`` parser tree; every (sub)parser is a :class:`CommandParser`."""
+    parser = CommandParser(prog="cot-icl", description="CoT-ICL Lab command line.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         try:

@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from tokenized_cot_icl.foundation.command_line import add_checkpoint_argument
 from tokenized_cot_icl.foundation.overrides import add_args_options, args_from_namespace
 
 
@@ -118,26 +119,14 @@ def _report(ns: argparse.Namespace) -> int:
 
 
 def _add_model_options(parser: argparse.ArgumentParser, all_checkpoints: bool = True) -> None:
-    parser.add_argument("path", help="a run directory, or a checkpoint directory (save_pretrained)")
-    parser.add_argument("--checkpoint", default="final", help="'final' or a step number, inside a run dir")
+    parser.add_argument("path", metavar="RUN", help="a run directory, or a checkpoint directory (save_pretrained)")
+    add_checkpoint_argument(parser)
     if all_checkpoints:
         parser.add_argument("--all-checkpoints", action="store_true", help="every checkpoints/<step>/ of the run")
 
 
-class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except empty ones (None/False) that would only add noise."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False) or action.help is None:
-            return action.help or ""
-        return super()._get_help_string(action)
-
-
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    fmt = _DefaultsFormatter
-    p = subparsers.add_parser(
-        "coverage", help="TokenCoverage over vocab size x activation (table, CSV, PNG)", formatter_class=fmt
-    )
+    p = subparsers.add_parser("coverage", help="TokenCoverage over vocab size x activation (table, CSV, PNG)")
     add_args_options(p)
     p.add_argument("--vocab-sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024], help="sweep axis")
     p.add_argument("--activations", nargs="+", default=["identity", "relu", "leaky_relu", "silu"], help="sweep axis")
@@ -147,9 +136,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="analysis_out/coverage", help="output directory")
     p.set_defaults(func=_coverage)
 
-    p = subparsers.add_parser(
-        "attention", help="attention-to-DAG recovery of a checkpoint on evaluation prompts", formatter_class=fmt
-    )
+    p = subparsers.add_parser("attention", help="attention-to-DAG recovery of a checkpoint on evaluation prompts")
     _add_model_options(p)
     p.add_argument("--eval-set", metavar="DIR", help="saved evaluation set (default: the run's, else generated)")
     p.add_argument("--n-prompts", type=int, default=64, help="evaluation prompts scored")
@@ -159,23 +146,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", type=int, default=0, help="which prompt the heat map shows")
     p.set_defaults(func=_attention)
 
-    p = subparsers.add_parser(
-        "alignment", help="subspace overlap of the generator's E and the model's embeddings", formatter_class=fmt
-    )
+    p = subparsers.add_parser("alignment", help="subspace overlap of the generator's E and the model's embeddings")
     _add_model_options(p)
     p.add_argument("--center", action="store_true", help="remove the mean embedding before the SVD")
     p.set_defaults(func=_alignment)
 
-    p = subparsers.add_parser("plot", help="training curves of one or more runs on one figure", formatter_class=fmt)
-    p.add_argument("run_dirs", nargs="+", help="run directories holding metrics.jsonl")
+    p = subparsers.add_parser("plot", help="training curves of one or more runs on one figure")
+    p.add_argument("run_dirs", metavar="RUN", nargs="+", help="run directories holding metrics.jsonl")
     p.add_argument("--out", default="training_curves.png", help="PNG to write")
     p.add_argument("--group-by", choices=["strategy", "run"], default="strategy", help="one curve per ...")
     p.add_argument("--title", help="figure title")
     p.set_defaults(func=_plot)
 
-    p = subparsers.add_parser("report", help="a run's figures and REPORT.md in <run>/analysis/", formatter_class=fmt)
-    p.add_argument("run_dir", help="a training run directory")
-    p.add_argument("--checkpoint", default="final", help="'final' or a step number")
+    p = subparsers.add_parser("report", help="a run's figures and REPORT.md in <run>/analysis/")
+    p.add_argument("run_dir", metavar="RUN", help="a training run directory")
+    add_checkpoint_argument(p)
     p.add_argument("--n-prompts", type=int, default=64, help="evaluation prompts for attention recovery")
     p.add_argument("--eval-set", metavar="DIR", help="saved evaluation set (default: the run's own)")
     p.add_argument("--no-checkpoints", action="store_true", help="skip the scan over checkpoints/<step>/")

@@ -89,6 +89,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--n", type=int, default=None, help="number of prompts (default: the whole split)")
     export.add_argument("--format", choices=EXPORT_FORMATS, required=True, help="hf (save_to_disk) or parquet")
     export.add_argument("--out", required=True, metavar="DIR", help="directory to write (new or empty)")
-    export.add_argument("--chunk_size", type=int, default=512, help="prompts generated and written at a time")
+    export.add_argument("--chunk-size", type=int, default=512, help="prompts generated and written at a time")
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     export.set_defaults(func=_export)

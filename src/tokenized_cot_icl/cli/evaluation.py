@@ -12,7 +12,6 @@ def add_commands(subparsers) -> None:
         "eval",
         help="answer-token accuracy of a run's checkpoint (vllm, sglang or transformers)",
         description="Answer-token accuracy of a training run's checkpoint; writes a results file into the run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_evaluator_arguments(parser, backend=None)
     parser.set_defaults(func=_run)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 
+from tokenized_cot_icl.foundation.command_line import (
+    add_backend_argument,
+    add_engine_arguments,
+    add_eval_card_argument,
+    add_training_card_arguments,
+    engine_from_namespace,
+)
 from tokenized_cot_icl.foundation.symbolic_config import SYMBOLIC_CARD_DIR, SymbolicArgs
 
 
 # ---- configuration ----------------------------------------------------------------------------
 def add_symbolic_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--task_card", "--task-card", default=None, metavar="NAME|PATH",
-        help=f"a symbolic card in task_cards/{SYMBOLIC_CARD_DIR}/ by name (e.g. default) or a path to a TOML card; "
-        "default: the SymbolicArgs defaults",
-    )  # fmt: skip
-    parser.add_argument(
-        "--task_card_key", "--task-card-key", type=int, default=0, metavar="KEY",
-        help="index into the card's expanded grid (default 0)",
-    )  # fmt: skip
+    add_training_card_arguments(
+        parser,
+        key_required=False,
+        help_card=f"a symbolic card in task_cards/{SYMBOLIC_CARD_DIR}/ by name (e.g. default) or a path to a TOML "
+        "card; default: the SymbolicArgs defaults",
+    )
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
         help="override one SymbolicArgs field; VALUE is JSON (numbers, true/false, [3, 4] for tuples) or a bare string",
@@ -34,7 +38,7 @@ def symbolic_args_from_namespace(ns: argparse.Namespace, **changes) -> SymbolicA
         base = tc.select_args(card, ns.task_card_key, ns.task_card)
     data = {**base.to_dict(), **dict(parse_override(text) for text in ns.overrides)}
     data.update({k: v for k, v in changes.items() if v is not None})
-    return SymbolicArgs.from_dict(data, source="--set/--task_card")
+    return SymbolicArgs.from_dict(data, source="--set/--task-card")
 
 
 def _load_tokenizer(path):
@@ -83,21 +87,30 @@ def _export(ns: argparse.Namespace) -> int:
 
 
 # ---- eval -------------------------------------------------------------------------------------
+def _model_dir(ns: argparse.Namespace) -> str:
+    if ns.model and ns.model_flag and ns.model != ns.model_flag:
+        raise ValueError(f"MODEL ({ns.model}) and --model ({ns.model_flag}) name different directories; give one")
+    if not (ns.model or ns.model_flag):
+        raise ValueError("MODEL: the model directory to evaluate is required (cot-icl symbolic eval MODEL)")
+    return ns.model or ns.model_flag
+
+
 def _eval(ns: argparse.Namespace) -> int:
     from tokenized_cot_icl.inference.backends import MissingEngineError
-    from tokenized_cot_icl.inference.evaluate_cli import engine_from_namespace, options_from_namespace
+    from tokenized_cot_icl.inference.evaluate_cli import options_from_namespace
     from tokenized_cot_icl.inference.sweep import load_eval_card
     from tokenized_cot_icl.inference.symbolic import run_symbolic_eval
 
+    model = _model_dir(ns)
     args = symbolic_args_from_namespace(ns, n_eval_tasks=ns.n_eval_tasks)
     options = options_from_namespace(ns)
     points = load_eval_card(ns.eval_card, base=options).points if ns.eval_card else [options]
     print(
-        f"model: {ns.model}  backend: {ns.backend}  format: {args.prompt_format}  {ns.split} prompts: {args.n_prompts(ns.split)}"
+        f"model: {model}  backend: {ns.backend}  format: {args.prompt_format}  {ns.split} prompts: {args.n_prompts(ns.split)}"
     )
     try:
         results = run_symbolic_eval(
-            ns.model,
+            model,
             ns.backend,
             args,
             points,
@@ -120,7 +133,7 @@ def _eval(ns: argparse.Namespace) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     from tokenized_cot_icl.data.export import EXPORT_FORMATS
-    from tokenized_cot_icl.inference.evaluate_cli import BACKEND_NAMES, add_engine_arguments, add_option_arguments
+    from tokenized_cot_icl.inference.evaluate_cli import add_option_arguments
 
     top = subparsers.add_parser("symbolic", help="word (natural-language) CoT-ICL tasks for pretrained models")
     sub = top.add_subparsers(dest="symbolic_command", metavar="SUBCOMMAND", required=True)
@@ -139,22 +152,24 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--format", choices=EXPORT_FORMATS, required=True, help="hf (save_to_disk) or parquet")
     export.add_argument("--out", required=True, metavar="DIR", help="directory to write (new or empty)")
     export.add_argument("--tokenizer", metavar="DIR", help="render the text column with this chat template")
-    export.add_argument("--chunk_size", type=int, default=512, help="prompts generated and written at a time")
+    export.add_argument("--chunk-size", type=int, default=512, help="prompts generated and written at a time")
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     export.set_defaults(func=_export)
 
     ev = sub.add_parser(
         "eval",
         help="accuracy of a local Hugging Face model directory on symbolic prompts",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    ev.add_argument("--model", required=True, metavar="DIR", help="model directory (weights, config, tokenizer)")
-    ev.add_argument("--backend", choices=BACKEND_NAMES, default="transformers", help="inference engine")
+    ev.add_argument(
+        "model", metavar="MODEL", nargs="?", default=None, help="model directory (weights, config, tokenizer)"
+    )
+    ev.add_argument("--model", dest="model_flag", default=None, help=argparse.SUPPRESS)  # the older spelling
+    add_backend_argument(ev)
     add_symbolic_config_options(ev)
     ev.add_argument("--split", choices=["train", "eval"], default="eval", help="which split's prompts")
-    ev.add_argument("--n_eval_tasks", type=int, default=None, help="number of evaluation prompts")
-    ev.add_argument("--eval_card", default=None, help="an evaluation task card (TOML) sweeping options")
+    ev.add_argument("--n-eval-tasks", type=int, default=None, help="number of evaluation prompts")
+    add_eval_card_argument(ev, legacy_alias=False)
     add_option_arguments(ev)
     add_engine_arguments(ev)
-    ev.add_argument("--output_dir", default=None, help="where results go (default: MODEL/eval_results)")
+    ev.add_argument("--output-dir", default=None, metavar="DIR", help="where results go (default: MODEL/eval_results)")
     ev.set_defaults(func=_eval)

@@ -10,6 +10,7 @@ import sys
 import time
 
 from tokenized_cot_icl.foundation import task_cards as tc
+from tokenized_cot_icl.foundation.command_line import add_training_card_arguments
 from tokenized_cot_icl.foundation.config import Args
 
 QUICKSTART_CARD = "quickstart"
@@ -17,18 +18,12 @@ QUICKSTART_CARD = "quickstart"
 
 # ---- task card selection -----------------------------------------------------------------
 def add_card_options(parser: argparse.ArgumentParser, key_required: bool = True) -> None:
-    parser.add_argument(
-        "--task_card",
-        "--task-card",
-        default=None,
-        metavar="NAME|PATH",
-        help="a card in task_cards/ by name (e.g. quickstart) or a path to a TOML card; "
+    add_training_card_arguments(
+        parser,
+        key_required=key_required,
+        help_card="a card in task_cards/ by name (e.g. quickstart) or a path to a TOML card; "
         "default: TASK_CARD of tokenized_cot_icl.core.task_card (task_cards/default.toml)",
     )
-    parser.add_argument(
-        "--task_card_key", "--task-card-key", type=int, default=0 if not key_required else None, required=key_required,
-        metavar="KEY", help="index into the card's expanded grid (see `cot-icl cards list`)",
-    )  # fmt: skip
 
 
 def select(card_name: str | None, key: int) -> tuple[Args, str]:
@@ -39,7 +34,7 @@ def select(card_name: str | None, key: int) -> tuple[Args, str]:
 
 
 def apply_overrides(args: Args, namespace: argparse.Namespace) -> Args:
-    """The card entry with ``--set`` overrides (the shared parser) and ``--output_base_dir``."""
+    """The card entry with ``--set`` overrides (the shared parser) and ``--output-base-dir``."""
     from tokenized_cot_icl.foundation.overrides import args_from_namespace
 
     if getattr(namespace, "overrides", None):
@@ -52,14 +47,12 @@ def apply_overrides(args: Args, namespace: argparse.Namespace) -> Args:
 # ---- train ----------------------------------------------------------------------------------
 def build_train_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     add_card_options(parser, key_required=False)
-    parser.add_argument("--output_base_dir", "--output-base-dir", default=None, help="override Args.output_base_dir")
+    parser.add_argument("--output-base-dir", default=None, help="override Args.output_base_dir")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
         help="override one Args field of the card entry (VALUE is JSON or a bare string); repeatable",
     )  # fmt: skip
-    parser.add_argument(
-        "--run_name", "--run-name", default=None, help="run directory name (default: <card>-<key>-<hash>)"
-    )
+    parser.add_argument("--run-name", default=None, help="run directory name (default: <card>-<key>-<hash>)")
     return parser
 
 
@@ -97,6 +90,8 @@ def run_train_command(namespace: argparse.Namespace) -> int:
 
 # ---- cards ----------------------------------------------------------------------------------
 def cards_list(namespace: argparse.Namespace) -> int:
+    if namespace.card is None:
+        namespace.card = namespace.task_card
     if namespace.card is None:
         for name in tc.available_cards():
             grid = tc.load_task_card(name)
@@ -160,7 +155,10 @@ def add_commands(subparsers) -> None:
     cards = subparsers.add_parser("cards", help="list and inspect task cards (experiment grids)")
     card_commands = cards.add_subparsers(dest="cards_command", metavar="{list,show}", required=True)
     lister = card_commands.add_parser("list", help="list cards, or one card's keys and what each varies")
-    lister.add_argument("--card", default=None, metavar="NAME|PATH", help="a card to expand (default: list all cards)")
+    lister.add_argument(
+        "--task-card", default=None, metavar="NAME|PATH", help="a card to expand (default: list all cards)"
+    )
+    lister.add_argument("--card", default=None, help=argparse.SUPPRESS)  # the older name of --task-card
     lister.set_defaults(func=cards_list)
     show = card_commands.add_parser("show", help="the Args one key of a card expands to")
     add_card_options(show, key_required=True)
@@ -176,8 +174,10 @@ def add_commands(subparsers) -> None:
     quick = subparsers.add_parser(
         "quickstart", help="train the quickstart card with torchrun (2 CPU processes), then print the answer accuracy"
     )
-    quick.add_argument("--task_card_key", "--task-card-key", type=int, default=0, help="0: CoT prompts, 1: standard")
-    quick.add_argument("--nproc", type=int, default=2, help="torchrun processes (default 2)")
-    quick.add_argument("--output_base_dir", "--output-base-dir", default=None, help="override Args.output_base_dir")
-    quick.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
+    quick.add_argument("--task-card-key", type=int, default=0, help="0: CoT prompts, 1: standard")
+    quick.add_argument("--nproc", type=int, default=2, help="torchrun processes")
+    quick.add_argument("--output-base-dir", default=None, help="override Args.output_base_dir")
+    quick.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE", help="override one Args field"
+    )
     quick.set_defaults(func=quickstart)

@@ -6,6 +6,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tokenized_cot_icl.foundation.command_line import (
+    BACKEND_NAMES,
+    add_backend_argument,
+    add_checkpoint_argument,
+    add_engine_arguments,
+    add_eval_card_argument,
+    add_run_argument,
+    engine_from_namespace,
+)
+
+# Sampling methods compare distinct samples; at the other commands' greedy default they would all agree.
+SCALE_TEMPERATURE = 1.0
+
 
 def _ints(text: str) -> list[int]:
     try:
@@ -19,20 +32,18 @@ def _names(text: str) -> list[str]:
 
 
 def _common(parser: argparse.ArgumentParser, backends: tuple[str, ...]) -> None:
-    parser.add_argument("run", metavar="RUN", help="training run directory (holds args.json)")
-    parser.add_argument("--checkpoint", default="final", help="'final' or a step such as 1000")
-    parser.add_argument("--backend", choices=backends, default="vllm", help="inference engine")
-    parser.add_argument("--max_prompts", type=int, default=0, help="only the first N prompts (0: all)")
-    parser.add_argument("--eval_set", default=None, help="a saved evaluation set (default: the run's own)")
+    add_run_argument(parser)
+    add_checkpoint_argument(parser)
+    add_backend_argument(parser, choices=backends)
+    parser.add_argument("--max-prompts", type=int, default=0, help="only the first N prompts (0: all)")
     parser.add_argument(
-        "--generate_eval_set", action="store_true", help="the run saved none: generate it from args.json"
+        "--eval-set", default=None, metavar="DIR", help="a saved evaluation set (default: the run's own)"
+    )
+    parser.add_argument(
+        "--generate-eval-set", action="store_true", help="the run saved none: generate it from args.json"
     )
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    eng = parser.add_argument_group("engine")
-    eng.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-    eng.add_argument("--device", default="auto", help="transformers device: auto, cpu or cuda")
-    eng.add_argument("--batch_size", type=int, default=64, help="transformers backend batch size")
-    eng.add_argument("--kv_cache_mib", type=int, default=512, help="KV cache size for engines on CPU")
+    add_engine_arguments(parser)
 
 
 def _target(ns: argparse.Namespace):
@@ -51,14 +62,7 @@ def _open(ns: argparse.Namespace, target, **engine_kwargs):
     from tokenized_cot_icl.inference.options import EvalOptions
     from tokenized_cot_icl.inference.runner import backend_config
 
-    config = backend_config(
-        target,
-        [EvalOptions()],
-        dtype=ns.dtype,
-        device=ns.device,
-        batch_size=ns.batch_size,
-        kv_cache_mib=ns.kv_cache_mib,
-    )
+    config = backend_config(target, [EvalOptions()], **engine_from_namespace(ns))
     try:
         return create_backend(ns.backend, config, **engine_kwargs)
     except MissingEngineError as err:
@@ -127,11 +131,13 @@ def _scale_request(ns: argparse.Namespace) -> tuple[list[str], list[int], dict]:
     """Methods, n values and settings from the flags, a card's [scale]/[base] filling what is not given."""
     from tokenized_cot_icl.inference.scaling import check_request, scaling_card
 
-    card, base = scaling_card(ns.task_card) if ns.task_card else ({}, None)
+    card, base = scaling_card(ns.eval_card) if ns.eval_card else ({}, None)
     methods = ns.methods or card.get("methods") or []
     values = ns.n or card.get("n") or []
     settings = {
-        "temperature": ns.temperature if ns.temperature is not None else (base.temperature if base else 1.0),
+        "temperature": ns.temperature
+        if ns.temperature is not None
+        else (base.temperature if base else SCALE_TEMPERATURE),
         "max_prompts": ns.max_prompts or (base.max_prompts if base else 0),
         "expansion": ns.expansion or card.get("expansion"),
     }
@@ -174,26 +180,34 @@ def add_commands(subparsers) -> None:
         "tokens; prints per-step global and local accuracy, the unfaithful rate and error compounding, and "
         "writes them as JSON next to the evaluator's results.",
     )
-    _common(verify, ("vllm", "transformers", "sglang"))
-    verify.add_argument("--force", choices=("none", "think", "answer"), default="none", help="append a token")
-    verify.add_argument("--n_samples", type=int, default=1, help="samples per prompt (each is verified)")
+    _common(verify, BACKEND_NAMES)
+    verify.add_argument(
+        "--force", choices=("none", "think", "answer"), default="none", help="append the think or answer token"
+    )
+    verify.add_argument("--n-samples", type=int, default=1, help="samples per prompt (each is verified)")
     verify.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0: greedy)")
-    verify.add_argument("--output_dir", default=None, help="where results go (default: RUN/eval_results)")
+    verify.add_argument(
+        "--output-dir", default=None, metavar="DIR", help="where results go (default: RUN/eval_results)"
+    )
     verify.set_defaults(func=_verify)
 
     scale = subparsers.add_parser(
         "scale",
         help="accuracy against inference compute: sampling, best-of-N, beam search, interventions",
-        description="Runs each method at each n on the first --max_prompts prompts and writes DIR/scaling.json "
+        description="Runs each method at each n on the first --max-prompts prompts and writes DIR/scaling.json "
         "(records: method, n, accuracy, generated_tokens_per_prompt, engine_calls, ...) and DIR/scaling.png. "
         "Methods: majority, best_of_n_oracle, best_of_n_process, best_of_n_logprob (n samples), beam_logprob, "
         "beam_process (n = beam width), intervene (n = interventions).",
     )
-    _common(scale, ("vllm", "transformers"))
+    _common(scale, ("transformers", "vllm"))
     scale.add_argument("--methods", type=_names, default=None, help="comma-separated method names")
     scale.add_argument("--n", type=_ints, default=None, help="comma-separated N values, e.g. 1,2,4,8")
-    scale.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1.0)")
+    scale.add_argument(
+        "--temperature", type=float, default=None,
+        help=f"sampling temperature (default {SCALE_TEMPERATURE}, not the other commands' 0: sampling methods "
+        "need distinct samples, and greedy samples are all the same)",
+    )  # fmt: skip
     scale.add_argument("--expansion", type=int, default=None, help="candidates per beam (default: the width)")
-    scale.add_argument("--task_card", default=None, help="an evaluation card with a [scale] table")
+    add_eval_card_argument(scale, what="methods and n (a [scale] table)")
     scale.add_argument("--out", required=True, metavar="DIR", help="where scaling.json and scaling.png go")
     scale.set_defaults(func=_scale)

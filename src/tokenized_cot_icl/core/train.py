@@ -9,14 +9,14 @@ the same command resumes from the newest complete checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from tokenized_cot_icl.cli.training import build_train_parser, run_train_command
+from tokenized_cot_icl.foundation.command_line import CommandParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tokenized_cot_icl.core.train", description=__doc__.split("::")[0])
+    parser = CommandParser(prog="python -m tokenized_cot_icl.core.train", description=__doc__.split("::")[0])
     build_train_parser(parser)
     return run_train_command(parser.parse_args(argv))
 

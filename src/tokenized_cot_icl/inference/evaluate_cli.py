@@ -8,11 +8,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
+from tokenized_cot_icl.foundation.command_line import (
+    CommandParser,
+    add_backend_argument,
+    add_checkpoint_argument,
+    add_engine_arguments,
+    add_eval_card_argument,
+    add_run_argument,
+    engine_from_namespace,
+    run_from_namespace,
+)
 from tokenized_cot_icl.foundation.errors import error_line
 from tokenized_cot_icl.inference.options import FORCE_CHOICES, EvalOptions
 from tokenized_cot_icl.prompts.transformations import DROP_CHOICES
-
-BACKEND_NAMES = ("vllm", "sglang", "transformers")
 
 
 def _int_or_choices(text: str):
@@ -27,60 +35,42 @@ def _int_or_choices(text: str):
 
 
 def add_evaluator_arguments(parser: argparse.ArgumentParser, backend: Optional[str]) -> argparse.ArgumentParser:
-    parser.add_argument("--model_base_dir", required=True, help="training run directory (holds args.json)")
-    parser.add_argument("--checkpoint", default="final", help="'final' (final_model/) or a step such as 1000")
-    parser.add_argument(
-        "--backend",
-        choices=BACKEND_NAMES,
-        default=backend or "transformers",
-        help=f"inference engine (default: {backend or 'transformers'})",
-    )
+    """``cot-icl eval`` and the evaluator scripts (``backend`` fixes the scripts' default engine)."""
+    add_run_argument(parser, legacy_flag=True)
+    add_checkpoint_argument(parser)
+    add_backend_argument(parser, default=backend)
     data = parser.add_argument_group("evaluation set (default: the run's saved set)")
-    data.add_argument("--eval_set", default=None, help="a saved evaluation set directory (cot-icl data save-eval)")
+    data.add_argument("--eval-set", default=None, metavar="DIR", help="a saved evaluation set (cot-icl data save-eval)")
     for name in ("n_inputs", "n_parents", "chain_length", "n_examples"):
         data.add_argument(
             f"--{name}", type=_int_or_choices, default=None, help="generate a set with this value (int or a,b,c)"
         )
-    data.add_argument("--num_unique_H", type=int, default=None, help="generate a set with this H pool size")
-    data.add_argument("--n_eval_tasks", type=int, default=None, help="number of evaluation prompts")
+    data.add_argument("--num-unique-H", type=int, default=None, help="generate a set with this H pool size")
+    data.add_argument("--n-eval-tasks", type=int, default=None, help="number of evaluation prompts")
     add_option_arguments(parser)
-    parser.add_argument("--task_card", default=None, help="an evaluation task card (TOML) sweeping options")
+    add_eval_card_argument(parser)
     add_engine_arguments(parser)
-    parser.add_argument("--output_dir", default=None, help="where results go (default: RUN_DIR/eval_results)")
+    parser.add_argument(
+        "--output-dir", default=None, metavar="DIR", help="where results go (default: RUN/eval_results)"
+    )
     return parser
 
 
-def add_option_arguments(parser: argparse.ArgumentParser) -> None:
-    """The evaluation options (:class:`EvalOptions`), shared with ``cot-icl symbolic eval``."""
+def add_option_arguments(parser: argparse.ArgumentParser, temperature: float = 0.0, why: str = "") -> None:
+    """The evaluation options (:class:`EvalOptions`), shared by every evaluation command."""
     opts = parser.add_argument_group("options (SPEC section 5)")
     opts.add_argument("--force", choices=FORCE_CHOICES, default="none", help="append the think or answer token")
-    opts.add_argument("--n_samples", type=int, default=1, help="samples per prompt, majority-voted")
-    opts.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0: greedy)")
+    opts.add_argument("--n-samples", type=int, default=1, help="samples per prompt, majority-voted")
+    opts.add_argument("--temperature", type=float, default=temperature, help=f"sampling temperature (0: greedy){why}")
     opts.add_argument("--seed", type=int, default=0, help="sampling seed")
-    opts.add_argument("--drop_cot_k", type=int, default=0, help="drop the think span of k demonstrations")
-    opts.add_argument("--drop_cot_which", choices=DROP_CHOICES, default="first", help="which k demonstrations")
-    opts.add_argument("--max_tokens", type=int, default=0, help="generation budget (0: a default for the prompts)")
-    opts.add_argument("--max_prompts", type=int, default=0, help="evaluate only the first N prompts (0: all)")
-
-
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    eng = parser.add_argument_group("engine")
-    eng.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-    eng.add_argument("--device", default="auto", help="transformers/sglang device: auto, cpu or cuda")
-    eng.add_argument("--batch_size", type=int, default=64, help="transformers backend batch size")
-    eng.add_argument("--kv_cache_mib", type=int, default=512, help="KV cache size for engines on CPU")
-    eng.add_argument("--max_model_len", type=int, default=0, help="engine context length (0: from the prompts)")
-
-
-def engine_from_namespace(ns: argparse.Namespace) -> dict:
-    engine = dict(dtype=ns.dtype, device=ns.device, batch_size=ns.batch_size, kv_cache_mib=ns.kv_cache_mib)
-    if ns.max_model_len:
-        engine["max_model_len"] = ns.max_model_len
-    return engine
+    opts.add_argument("--drop-cot-k", type=int, default=0, help="drop the think span of k demonstrations")
+    opts.add_argument("--drop-cot-which", choices=DROP_CHOICES, default="first", help="which k demonstrations")
+    opts.add_argument("--max-tokens", type=int, default=0, help="generation budget (0: a default for the prompts)")
+    opts.add_argument("--max-prompts", type=int, default=0, help="evaluate only the first N prompts (0: all)")
 
 
 def build_parser(backend: Optional[str] = None, prog: Optional[str] = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description="Answer-token accuracy of a training run's checkpoint; writes a results file into the run.",
     )
@@ -109,14 +99,14 @@ def run_namespace(ns: argparse.Namespace) -> int:
 
     overrides = {k: getattr(ns, k) for k in ("n_inputs", "n_parents", "chain_length", "n_examples", "num_unique_H")}
     target = load_target(
-        ns.model_base_dir, ns.checkpoint, eval_set=ns.eval_set, overrides=overrides, n_eval_tasks=ns.n_eval_tasks
+        run_from_namespace(ns), ns.checkpoint, eval_set=ns.eval_set, overrides=overrides, n_eval_tasks=ns.n_eval_tasks
     )
-    ensure_writable_dir(ns.output_dir or RunDir(target.run_dir).results_dir, "--output_dir")  # before the engine
+    ensure_writable_dir(ns.output_dir or RunDir(target.run_dir).results_dir, "--output-dir")  # before the engine
     engine = engine_from_namespace(ns)
     print(f"run: {target.run_dir}  checkpoint: {target.checkpoint} ({target.checkpoint_dir})")
     print(f"evaluation set: {target.eval_set_source} ({len(target.dataset)} prompts)  backend: {ns.backend}")
-    if ns.task_card:
-        card = load_eval_card(ns.task_card, base=options_from_namespace(ns))
+    if ns.eval_card:
+        card = load_eval_card(ns.eval_card, base=options_from_namespace(ns))
         run_sweep(target, ns.backend, card, engine, output_dir=ns.output_dir)
         return 0
     options = options_from_namespace(ns)
