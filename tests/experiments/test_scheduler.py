@@ -7,7 +7,14 @@ import json
 import pytest
 
 from tests.experiments.conftest import TINY_CARD
-from tokenized_cot_icl.experiments.scheduler import Budget, plan_runs, run_name, spent_seconds, train_all
+from tokenized_cot_icl.experiments.scheduler import (
+    Budget,
+    plan_runs,
+    run_name,
+    spent_seconds,
+    train_all,
+    train_cards,
+)
 
 
 def test_plan_names_runs_by_what_varies(tmp_path):
@@ -54,3 +61,18 @@ def test_train_all_launches_reuses_and_respects_budget(tmp_path):
     assert budget.exhausted()
     again = train_all(planned, runs_dir, nproc=1, jobs=1, budget=budget)
     assert list(again) == ["standard-seed0"] and not (runs_dir / "cot-seed0").exists()
+
+
+def test_train_cards_puts_each_card_under_its_stem_within_one_budget(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.toml").write_text(TINY_CARD)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "timings.json").write_text(json.dumps({"standard-seed0": 90.0}))
+    # 1.5 minutes already spent on card a exhaust a 1-minute budget: no run of either card starts
+    out = train_cards([tmp_path / "a.toml", tmp_path / "b.toml"], tmp_path / "runs", budget_minutes=1.0)
+    assert [(path.stem, runs_dir) for path, _, runs_dir in out] == [
+        ("a", tmp_path / "runs" / "a"),
+        ("b", tmp_path / "runs" / "b"),
+    ]
+    assert [len(planned) for _, planned, _ in out] == [4, 4]
+    assert not (tmp_path / "runs" / "b" / "standard-seed0").exists()
