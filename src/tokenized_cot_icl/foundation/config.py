@@ -11,11 +11,20 @@ import dataclasses
 import difflib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from tokenized_cot_icl.foundation.field_docs import documented
+from tokenized_cot_icl.foundation.registries import (
+    ACTIVATIONS,
+    DAG_STRATEGIES,
+    METRIC_LOGGERS,
+    MODEL_REGISTRY,
+    PROMPT_STRATEGIES,
+    RECIPES,
+)
 from tokenized_cot_icl.foundation.types import coerce_fields
-from tokenized_cot_icl.foundation.validation import strategy_implies_cot, validate
+from tokenized_cot_icl.foundation.validation import DEVICES, LR_SCHEDULES, PRECISIONS, strategy_implies_cot, validate
 from tokenized_cot_icl.foundation.vocab import num_ordinary_tokens
 
 __all__ = ["Args", "DATA_FIELDS", "IGNORE_INDEX", "IntOrChoices", "JsonConfig", "ShapeChoices", "WRITTEN_WHEN_SET"]
@@ -91,81 +100,141 @@ class Args(JsonConfig):
 
     written_when_set = WRITTEN_WHEN_SET  # a class attribute (no annotation), not a field
 
-    seed: int = 42  # the task (E, H pool, fixed DAGs, prompts) and, unless model_seed is set, the model init
-    model_seed: Optional[int] = None  # the model's initialisation only; None means "same as seed"
+    # Each field's meaning and group live beside it (foundation.field_docs): docs/ARGS.md and
+    # `cot-icl args` are rendered from them. Value rules are in foundation.validation.
+    seed: int = documented(
+        42, "data", "the task's seed (E, H pool, fixed DAGs, prompts) and, unless model_seed is set, the model's"
+    )
+    model_seed: Optional[int] = documented(
+        None, "model", "seed of the model's initialisation only; None: the same as seed"
+    )
 
     # Data (SPEC section 2). An int, or a tuple each prompt draws uniformly from.
-    n_inputs: IntOrChoices = 4
-    n_parents: IntOrChoices = 4
-    chain_length: IntOrChoices = 2
-    n_examples: IntOrChoices = 40
+    n_inputs: IntOrChoices = documented(4, "data", "N: input tokens per example (a tuple: each prompt draws one)")
+    n_parents: IntOrChoices = documented(
+        4, "data", "M: parents of each chain token, distinct earlier nodes (int or tuple)"
+    )
+    chain_length: IntOrChoices = documented(
+        2, "data", "C: chain tokens per example, the last one the answer (int or tuple)"
+    )
+    n_examples: IntOrChoices = documented(40, "data", "K: examples per prompt, the last one the query (int or tuple)")
     # A tuple choice of n_parents above a choice of n_inputs is an error unless this is set; then
     # each prompt uses min(M, N) parents (the generator's rule).
-    cap_parents_to_inputs: bool = False
-    vocab_size: int = 1024
-    n_dims: int = 10
-    n_tasks: int = 64 * 50 * 1000
-    data_initializer_range: float = 1.0
+    cap_parents_to_inputs: bool = documented(
+        False, "data", "with tuple choices, use min(M, N) parents per prompt instead of refusing M > N"
+    )
+    vocab_size: int = documented(1024, "data", "V: vocabulary size, the reserved special-token ids included")
+    n_dims: int = documented(10, "data", "d: width of the embedding table E and of each H layer")
+    n_tasks: int = documented(
+        64 * 50 * 1000, "data", "prompts in the train split (steps = n_tasks / (batch_size x ranks) x num_epochs)"
+    )
+    data_initializer_range: float = documented(1.0, "data", "sigma: E's entries are drawn from N(0, sigma^2)")
     # Function class G
-    dag_strategy: str = "random"
-    ablation_fixed_dag: bool = False
+    dag_strategy: str = documented(
+        "random", "data", "how each chain token's parents are drawn (the DAG G)", allowed=DAG_STRATEGIES
+    )
+    ablation_fixed_dag: bool = documented(False, "data", "one DAG, drawn from seed, for every prompt")
     # Function class H
-    activation: str = "leaky_relu"
-    H_num_layers: int = 1
-    ablation_fixed_H: bool = False
-    num_unique_H: int = -1  # pool size when ablation_fixed_H; -1 means one fixed H per chain position
+    activation: str = documented(
+        "leaky_relu",
+        "data",
+        "activation between H's layers and on the mean of the parents' H outputs",
+        allowed=ACTIVATIONS,
+    )
+    H_num_layers: int = documented(1, "data", "bias-free d x d linear layers of each token processor H")
+    ablation_fixed_H: bool = documented(
+        False, "data", "draw each H from a pool made once from seed instead of fresh per prompt"
+    )
+    num_unique_H: int = documented(
+        -1, "data", "the pool's size with ablation_fixed_H; -1: one fixed H per chain position"
+    )
 
     # Prompts (SPEC section 3). enable_cot=None means "whatever prompt_strategy implies".
-    prompt_strategy: str = "standard"
-    enable_cot: Optional[bool] = None
-    enable_special_tokens: bool = False
-    cot_example_prob_recipe_info: Optional[dict] = field(default=None, hash=False)
+    prompt_strategy: str = documented(
+        "standard", "prompts", "how an example becomes tokens (SPEC section 3)", allowed=PROMPT_STRATEGIES
+    )
+    enable_cot: Optional[bool] = documented(
+        None, "prompts", "examples show their chain; None: what prompt_strategy implies"
+    )
+    enable_special_tokens: bool = documented(
+        False, "prompts", "reserve 9 ids: pad, bos, eos and the input, think and answer markers"
+    )
+    cot_example_prob_recipe_info: Optional[dict] = documented(
+        None,
+        "prompts",
+        "hybrid prompts' CoT probability per example, e.g. {'type': 'power_law', 'alpha': 1.0}",
+        allowed=RECIPES,
+        hash=False,
+    )
 
     # Model
-    model_type: str = "llama"
-    num_attention_heads: int = 32
-    num_hidden_layers: int = 4
-    num_key_value_heads: int = 8
-    hidden_size: int = 2048
-    intermediate_size: int = 8192
-    rope_scaling: Optional[dict] = field(default_factory=_default_rope_scaling, hash=False)
-    max_position_embeddings: int = 131072
-    rope_theta: float = 500000.0
-    tie_word_embeddings: bool = True
-    use_liger_kernels: bool = False
+    model_type: str = documented(
+        "llama", "model", "the transformers model family trained from scratch", allowed=MODEL_REGISTRY
+    )
+    num_attention_heads: int = documented(32, "model", "attention heads per layer")
+    num_hidden_layers: int = documented(4, "model", "transformer layers")
+    num_key_value_heads: int = documented(8, "model", "key/value heads (grouped-query attention)")
+    hidden_size: int = documented(2048, "model", "model width")
+    intermediate_size: int = documented(8192, "model", "width of each layer's MLP")
+    rope_scaling: Optional[dict] = documented(
+        group="model",
+        doc="RoPE scaling as transformers takes it; None: none",
+        default_factory=_default_rope_scaling,
+        hash=False,
+    )
+    max_position_embeddings: int = documented(131072, "model", "positions the model embeds")
+    rope_theta: float = documented(500000.0, "model", "RoPE base frequency")
+    tie_word_embeddings: bool = documented(True, "model", "the output head shares the input embedding's weights")
+    use_liger_kernels: bool = documented(
+        False, "system", "patch the model with Liger-Kernel's fused ops (CUDA, liger-kernel installed)"
+    )
 
     # Training
-    batch_size: int = 64  # per rank
-    lr: float = 5e-5
-    weight_decay: float = 0.0
-    lr_schedule: str = "constant"
-    warmup_steps: int = 0
-    max_grad_norm: float = 0.0  # 0 disables clipping
-    num_epochs: int = 1
-    precision: str = "fp32"  # "bf16" autocasts on CUDA
-    device: str = "auto"
-    num_workers: int = 2
+    batch_size: int = documented(64, "training", "prompts per step on each rank")
+    lr: float = documented(5e-5, "training", "AdamW learning rate (after warmup)")
+    weight_decay: float = documented(0.0, "training", "AdamW weight decay")
+    lr_schedule: str = documented(
+        "constant", "training", "learning rate after warmup: constant, or cosine decay to 0", allowed=LR_SCHEDULES
+    )
+    warmup_steps: int = documented(0, "training", "steps of linear warmup")
+    max_grad_norm: float = documented(0.0, "training", "gradient clipping norm; 0 disables clipping")
+    num_epochs: int = documented(1, "training", "passes over the train split")
+    precision: str = documented("fp32", "training", "bf16 autocasts on CUDA (fp32 elsewhere)", allowed=PRECISIONS)
+    device: str = documented("auto", "system", "training device; auto: CUDA when available, else CPU", allowed=DEVICES)
+    num_workers: int = documented(2, "system", "DataLoader worker processes generating batches on the CPU")
     # None: DataLoader workers generate batches on the CPU. "auto" (the training device), "cpu" or
     # "cuda": batches are generated in-process on that device (identical tokens, no workers).
-    data_device: Optional[str] = None
-    compile_model: bool = False  # torch.compile the model's training forward
-    output_base_dir: str = "runs"
-    run_name: Optional[str] = None  # default: derived from the config hash
-    log_every_n_steps: int = 100
-    checkpoint_every_n_steps: int = 500
-    keep_last_n_checkpoints: int = 3
-    metric_logger: str = "stdout"
+    data_device: Optional[str] = documented(
+        None, "system", "None: workers generate batches; else in-process on that device (same tokens)", allowed=DEVICES
+    )
+    compile_model: bool = documented(False, "system", "torch.compile the model's training forward")
+    output_base_dir: str = documented("runs", "logging", "the folder run directories are made in")
+    run_name: Optional[str] = documented(
+        None, "logging", "the run directory's name; None: derived from the config hash"
+    )
+    log_every_n_steps: int = documented(100, "logging", "steps between logs of the training metrics")
+    checkpoint_every_n_steps: int = documented(500, "training", "steps between checkpoints")
+    keep_last_n_checkpoints: int = documented(
+        3, "training", "step checkpoints kept; older ones are deleted (final_model stays)"
+    )
+    metric_logger: str = documented(
+        "stdout", "logging", "where metrics go besides the run's metrics.jsonl", allowed=METRIC_LOGGERS
+    )
 
     # Evaluation during training
-    eval_every_n_steps: int = 500
-    n_eval_tasks: int = 10000
-    eval_batch_size: int = 64
-    n_eval_generate: int = 256  # prompts decoded free-running at each evaluation
-    temperature: float = 0.0
-    max_pred_tokens: int = 0  # special-token decoding budget; 0 means chain_length + 8
-    log_attention_recovery: bool = False
-    log_embedding_alignment: bool = False
-    log_stepwise_verification: bool = False  # verify/... metrics: exact per-step labels of greedy outputs
+    eval_every_n_steps: int = documented(500, "evaluation", "steps between in-training evaluations")
+    n_eval_tasks: int = documented(10000, "evaluation", "prompts in the eval split")
+    eval_batch_size: int = documented(64, "evaluation", "prompts per evaluation batch")
+    n_eval_generate: int = documented(256, "evaluation", "eval prompts decoded free-running at each evaluation")
+    temperature: float = documented(0.0, "evaluation", "sampling temperature of in-training decoding; 0: greedy")
+    max_pred_tokens: int = documented(0, "evaluation", "decoding budget with special tokens; 0: chain_length + 8")
+    log_attention_recovery: bool = documented(False, "evaluation", "log attention-to-DAG recovery at each evaluation")
+    log_embedding_alignment: bool = documented(
+        False, "evaluation", "log the overlap of E and the model's embeddings at each evaluation"
+    )
+    log_stepwise_verification: bool = documented(
+        False, "evaluation", "log verify/... metrics: exact per-step labels of greedy outputs"
+    )
 
     def __post_init__(self) -> None:
         # Types first, from the annotations (foundation.types): every later rule sees clean values.

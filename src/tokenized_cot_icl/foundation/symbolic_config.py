@@ -10,15 +10,16 @@ field and what is allowed. Task cards of this class live in ``task_cards/symboli
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from tokenized_cot_icl.foundation.config import IntOrChoices, JsonConfig, ShapeChoices
-from tokenized_cot_icl.foundation.registries import DAG_STRATEGIES, SYMBOLIC_FORMATS
+from tokenized_cot_icl.foundation.field_docs import documented
+from tokenized_cot_icl.foundation.registries import DAG_STRATEGIES, RECIPES, SYMBOLIC_FORMATS
 from tokenized_cot_icl.foundation.types import coerce_fields
 from tokenized_cot_icl.foundation.validation import validate_recipe
 
-__all__ = ["SYMBOLIC_CARD_DIR", "SymbolicArgs", "validate_symbolic"]
+__all__ = ["SYMBOLIC_CARD_DIR", "SymbolicArgs", "stated_rules", "validate_symbolic"]
 
 SYMBOLIC_CARD_DIR = "symbolic"  # task_cards/symbolic/
 
@@ -27,25 +28,38 @@ SYMBOLIC_CARD_DIR = "symbolic"  # task_cards/symbolic/
 class SymbolicArgs(JsonConfig):
     """Word tasks: N input words of ``word_length`` letters, chain words by the SPEC's word rule."""
 
-    seed: int = 42
+    # Each field's meaning and group live beside it (foundation.field_docs), as in Args.
+    seed: int = documented(42, "data", "the seed of the words, DAGs and prompts")
     # Shapes (SPEC section 2): an int, or a tuple each prompt draws uniformly from (M capped at N).
-    n_inputs: IntOrChoices = 4
-    n_parents: IntOrChoices = 2
-    chain_length: IntOrChoices = 3
-    n_examples: IntOrChoices = 4
+    n_inputs: IntOrChoices = documented(4, "data", "N: input words per example (a tuple: each prompt draws one)")
+    n_parents: IntOrChoices = documented(2, "data", "M: parent words of each chain word (int or tuple)")
+    chain_length: IntOrChoices = documented(
+        3, "data", "C: chain words per example, the last one the answer (int or tuple)"
+    )
+    n_examples: IntOrChoices = documented(4, "data", "K: examples per prompt, the last one the query (int or tuple)")
     # The word rule: chain word = second halves of its parents (ascending), letters shifted.
-    word_length: int = 8
-    char_offset: int = 1
-    dag_strategy: str = "random"
-    ablation_fixed_dag: bool = False
+    word_length: int = documented(8, "data", "letters per word")
+    char_offset: int = documented(1, "data", "letter shift of the word rule (modulo 26)")
+    dag_strategy: str = documented(
+        "random", "data", "how each chain word's parents are drawn (the DAG G)", allowed=DAG_STRATEGIES
+    )
+    ablation_fixed_dag: bool = documented(False, "data", "one DAG, drawn from seed, for every prompt")
     # CoT form of each example: with the recipe's probability at the prompt's index when a recipe
     # is given, else always (enable_cot=True) or never (False).
-    enable_cot: bool = True
-    cot_example_prob_recipe_info: Optional[dict] = field(default=None, hash=False)
+    enable_cot: bool = documented(True, "prompts", "examples show their chain (without a recipe: all or none)")
+    cot_example_prob_recipe_info: Optional[dict] = documented(
+        None,
+        "prompts",
+        "CoT probability per example, e.g. {'type': 'power_law', 'alpha': 1.0}",
+        allowed=RECIPES,
+        hash=False,
+    )
     # How prompts become text: "chat" (a tokenizer's chat template) or "plain" (base models).
-    prompt_format: str = "chat"
-    n_tasks: int = 10000  # prompts in the train split
-    n_eval_tasks: int = 1000  # prompts in the eval split
+    prompt_format: str = documented(
+        "chat", "prompts", "chat: a tokenizer's chat template; plain: text for base models", allowed=SYMBOLIC_FORMATS
+    )
+    n_tasks: int = documented(10000, "data", "prompts in the train split")
+    n_eval_tasks: int = documented(1000, "evaluation", "prompts in the eval split")
 
     def __post_init__(self) -> None:
         coerce_fields(self)  # types from the annotations, as for Args (foundation.types)
@@ -65,6 +79,20 @@ class SymbolicArgs(JsonConfig):
         return self.to_dict()
 
 
+_SHAPE_FIELDS = ("n_inputs", "n_parents", "chain_length", "n_examples")
+_AT_LEAST = {"word_length": 1, "n_tasks": 1, "n_eval_tasks": 1, "seed": 0}
+
+
+def stated_rules() -> dict[str, str]:
+    """The value rules :func:`validate_symbolic` checks, in words, per field (docs/ARGS.md)."""
+    rules = {name: f">= {low}" for name, low in _AT_LEAST.items()}
+    rules |= {name: "> 0 (an int, or a list of them)" for name in _SHAPE_FIELDS}
+    rules["n_parents"] += "; <= n_inputs when both are ints (tuple choices cap M at N)"
+    rules["char_offset"] = "any int (letters shift modulo 26)"
+    rules["cot_example_prob_recipe_info"] = "a dict whose type is one of these, or None; needs enable_cot=True"
+    return rules
+
+
 def _int_at_least(args: SymbolicArgs, name: str, low: int) -> None:
     value = getattr(args, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -74,11 +102,9 @@ def _int_at_least(args: SymbolicArgs, name: str, low: int) -> None:
 def validate_symbolic(args: SymbolicArgs) -> None:
     DAG_STRATEGIES.validate(args.dag_strategy, field="dag_strategy")
     SYMBOLIC_FORMATS.validate(args.prompt_format, field="prompt_format")
-    _int_at_least(args, "word_length", 1)
-    _int_at_least(args, "n_tasks", 1)
-    _int_at_least(args, "n_eval_tasks", 1)
-    _int_at_least(args, "seed", 0)
-    for name in ("n_inputs", "n_parents", "chain_length", "n_examples"):
+    for name, low in _AT_LEAST.items():
+        _int_at_least(args, name, low)
+    for name in _SHAPE_FIELDS:
         if min(args.choices(name)) <= 0:
             raise ValueError(f"{name} must be positive (an int or a list of ints); got {getattr(args, name)!r}")
     if isinstance(args.char_offset, bool) or not isinstance(args.char_offset, int):

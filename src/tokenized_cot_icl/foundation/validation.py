@@ -32,6 +32,23 @@ LR_SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 MIN_HEAD_DIM = 8
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes at most an unsigned 64-bit value; numpy wants >= 0
+SHAPE_FIELDS = ("n_inputs", "n_parents", "chain_length", "n_examples")
+POSITIVE = (
+    *("vocab_size", "n_dims", "n_tasks", "data_initializer_range", "H_num_layers"),
+    *("num_attention_heads", "num_hidden_layers", "num_key_value_heads"),
+    *("hidden_size", "intermediate_size", "max_position_embeddings", "rope_theta"),
+    *("batch_size", "lr", "num_epochs", "log_every_n_steps", "checkpoint_every_n_steps"),
+    *("eval_every_n_steps", "n_eval_tasks", "eval_batch_size", "keep_last_n_checkpoints"),
+)
+NON_NEGATIVE = (
+    "weight_decay",
+    "warmup_steps",
+    "max_grad_norm",
+    "num_workers",
+    "temperature",
+    "max_pred_tokens",
+    "n_eval_generate",
+)
 # rope_scaling: the keys each rope_type takes besides "rope_type" (transformers' RoPE variants).
 ROPE_KEYS = {
     "default": (),
@@ -72,6 +89,33 @@ def validate_recipe(info: Any, field: str = "cot_example_prob_recipe_info") -> N
     RECIPES.get(info["type"]).validate(info, field)
 
 
+def stated_rules() -> dict[str, str]:
+    """The value rules checked here, in words, per field: the "allowed" of docs/ARGS.md.
+
+    Names checked against a registry or a tuple are declared beside their fields instead.
+    """
+    rules = {name: "> 0" for name in POSITIVE} | {name: ">= 0" for name in NON_NEGATIVE}
+    rules |= {name: "> 0 (an int, or a list of them)" for name in SHAPE_FIELDS}
+    rules["n_parents"] += "; <= n_inputs unless cap_parents_to_inputs"
+    rules["seed"] = "0 to 2**63 - 1"
+    rules["model_seed"] = "0 to 2**63 - 1, or None"
+    rules["vocab_size"] = f">= 2, or >= {NUM_RESERVED + 2} with enable_special_tokens (at least 2 ordinary tokens)"
+    rules["num_unique_H"] = "-1, or > 0 with ablation_fixed_H"
+    rules["num_attention_heads"] += f"; divides hidden_size into an even head_dim >= {MIN_HEAD_DIM}"
+    rules["num_key_value_heads"] += "; divides num_attention_heads"
+    rules["hidden_size"] += "; a multiple of num_attention_heads"
+    rules["max_position_embeddings"] += "; >= the longest prompt plus the evaluation's decoding budget"
+    rules["rope_scaling"] = f"None, or a dict whose rope_type is one of {', '.join(ROPE_KEYS)}, with that type's keys"
+    rules["enable_cot"] = "None, or what prompt_strategy implies (hybrid_special_token takes either)"
+    rules["enable_special_tokens"] = "True exactly when prompt_strategy is a special-token one"
+    rules["cot_example_prob_recipe_info"] = (
+        "a dict whose type is one of these, with hybrid_special_token only; else None"
+    )
+    rules["output_base_dir"] = "a non-empty path"
+    rules["run_name"] = "a plain directory name, or None"
+    return rules
+
+
 def validate(args: Args) -> None:
     _check_names(args)
     _check_ranges(args)
@@ -95,16 +139,11 @@ def _check_names(args: Args) -> None:
 
 
 def _check_ranges(args: Args) -> None:
-    for name in ("n_inputs", "n_parents", "chain_length", "n_examples"):
+    for name in SHAPE_FIELDS:
         if min(args.choices(name)) <= 0:
             raise ValueError(f"{name} must be a positive int or a list of positive ints; got {getattr(args, name)!r}")
-    _positive(args, "vocab_size", "n_dims", "n_tasks", "data_initializer_range", "H_num_layers")
-    _positive(args, "num_attention_heads", "num_hidden_layers", "num_key_value_heads")
-    _positive(args, "hidden_size", "intermediate_size", "max_position_embeddings", "rope_theta")
-    _positive(args, "batch_size", "lr", "num_epochs", "log_every_n_steps", "checkpoint_every_n_steps")
-    _positive(args, "eval_every_n_steps", "n_eval_tasks", "eval_batch_size", "keep_last_n_checkpoints")
-    _non_negative(args, "weight_decay", "warmup_steps", "max_grad_norm", "num_workers", "temperature")
-    _non_negative(args, "max_pred_tokens", "n_eval_generate")
+    _positive(args, *POSITIVE)
+    _non_negative(args, *NON_NEGATIVE)
     if not 0 <= args.seed <= MAX_SEED:
         raise ValueError(f"seed must be an int in [0, 2**63 - 1]; got {args.seed}")
     if args.model_seed is not None and not 0 <= args.model_seed <= MAX_SEED:
