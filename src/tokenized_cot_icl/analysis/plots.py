@@ -1,5 +1,8 @@
 """PNG figures (matplotlib, Agg backend: no display needed).
 
+Every figure draws only panels that have data, and labels its axes with plain numbers: whole steps
+(:func:`step_axis`), log scales ticked 1, 2, 4, 8 or 50, 100, 200 (:func:`plain_log_axis`).
+
 - :func:`plot_training_curves`: loss, answer accuracy and per-chain-index accuracy of one or
   more runs on one figure; runs are grouped (by prompt strategy unless told otherwise), a
   group of several seeds is drawn as its mean with a min-max band;
@@ -9,8 +12,10 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -19,8 +24,25 @@ matplotlib.use("Agg")  # before pyplot: never needs a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter  # noqa: E402
 
 from tokenized_cot_icl.analysis.runs import ANSWER_KEY, Run, chain_index_keys, metric_keys  # noqa: E402
+
+__all__ = [
+    "aligned_series",
+    "group_runs",
+    "log_ticks",
+    "plain_log_axis",
+    "plain_number",
+    "plot_attention_map",
+    "plot_chain_token_histogram",
+    "plot_coverage",
+    "plot_metric_over_steps",
+    "plot_training_curves",
+    "step_axis",
+    "training_curves_figure",
+    "training_panels",
+]
 
 TRAIN_LOSS_KEYS = ("train/loss", "loss")
 EVAL_LOSS_KEY = "eval/loss"
@@ -40,6 +62,52 @@ def _color(label: str, index: int) -> str:
         if label.startswith(key) and not label.startswith(f"{key}_special"):
             return color
     return f"C{(index + 2) % 10}"
+
+
+def step_axis(ax, axis: str = "x") -> None:
+    """Whole numbers on a step axis, written out (no ``1e5`` offsets, no half steps)."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(integer=True))
+    formatter = ScalarFormatter(useOffset=False)
+    formatter.set_scientific(False)
+    target.set_major_formatter(formatter)
+
+
+def plain_number(value: float) -> str:
+    """``50``, ``200``, ``0.5``, ``12k``, ``3M``: a tick label read at a glance."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:g}M"
+    if abs(value) >= 1e4:  # 2000 reads fine as it is
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
+def log_ticks(values: Iterable[float], base: int = 10) -> list[float]:
+    """Ticks for a log axis over ``values``: powers of 2 for ``base=2``, else the 1-2-5 steps (finer
+    steps when the data span less than a decade)."""
+    positive = [float(v) for v in values if v > 0]
+    if not positive:
+        return []
+    lo, hi = min(positive), max(positive)
+    if base == 2:
+        return [2.0**k for k in range(math.floor(math.log2(lo)), math.ceil(math.log2(hi)) + 1) if lo <= 2.0**k <= hi]
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 8)):
+        ticks = [m * 10.0**k for k in decades for m in mantissas if lo / 1.1 <= m * 10.0**k <= hi * 1.1]
+        if len(ticks) >= 3:
+            break
+    return ticks if len(ticks) >= 2 else sorted({float(f"{lo:.2g}"), float(f"{hi:.2g}")})
+
+
+def plain_log_axis(ax, values: Iterable[float], axis: str = "x", base: int = 10) -> None:
+    """A log-scale axis labelled with plain numbers (1, 2, 4, 8 or 50, 100, 200), not ``10^2`` notation."""
+    values = list(values)
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=base)
+    ticks = log_ticks(values, base)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_ticks(ticks, [plain_number(t) for t in ticks])
+    target.set_minor_formatter(NullFormatter())
 
 
 def group_runs(runs: Sequence[Run], key: Callable[[Run], str] | None = None) -> dict[str, list[Run]]:
@@ -79,6 +147,89 @@ def _loss_key(runs: Sequence[Run]) -> str | None:
     return next((k for k in TRAIN_LOSS_KEYS if k in keys), None)
 
 
+@dataclass
+class _Curve:
+    runs: Sequence[Run]
+    metric: str
+    color: str
+    label: str
+    linestyle: str = "-"
+
+
+@dataclass
+class _Panel:
+    title: str
+    curves: list[_Curve]
+    accuracy: bool  # y in [0, 1]
+
+
+def _has_data(curve: _Curve) -> bool:
+    return len(aligned_series(curve.runs, curve.metric)[0]) > 0
+
+
+def training_panels(runs: Sequence[Run], group_by: Callable[[Run], str] | None = None) -> tuple[list, list]:
+    """``(overview, per_group)`` panels of :func:`plot_training_curves`, each with at least one curve.
+
+    A group gets a per-chain-index panel only when it logged more than one chain index: a standard
+    run decodes only the answer (index 0), which the answer-accuracy panel already shows.
+    """
+    loss, accuracy, per_group = [], [], []
+    for i, (label, members) in enumerate(group_runs(runs, group_by).items()):
+        color = _color(label, i)
+        loss_key = _loss_key(members)
+        if loss_key:
+            loss.append(_Curve(members, loss_key, color, f"{label} train"))
+        loss.append(_Curve(members, EVAL_LOSS_KEY, color, f"{label} eval", "--"))
+        accuracy.append(_Curve(members, ANSWER_KEY, color, label))
+        keys = chain_index_keys([k for run in members for k in metric_keys(run.records)])
+        chain = [
+            _Curve(members, key, f"C{index}", f"y{index + 1}" + (" (answer)" if n == len(keys) - 1 else ""))
+            for n, (index, key) in enumerate(keys)
+        ]
+        chain = [c for c in chain if _has_data(c)]
+        if len(chain) > 1:
+            per_group.append(_Panel(f"{label}: accuracy per chain index", chain, accuracy=True))
+    overview = [
+        _Panel("loss (train solid, eval dashed)", [c for c in loss if _has_data(c)], accuracy=False),
+        _Panel("answer accuracy (last example)", [c for c in accuracy if _has_data(c)], accuracy=True),
+    ]
+    return [p for p in overview if p.curves], per_group
+
+
+def training_curves_figure(
+    runs: Sequence[Run], group_by: Callable[[Run], str] | None = None, title: str | None = None
+) -> plt.Figure:
+    """The figure of :func:`plot_training_curves`, not yet saved (tests inspect its axes)."""
+    if not runs:
+        raise ValueError("no runs to plot")
+    overview, per_group = training_panels(runs, group_by)
+    if not overview and not per_group:
+        raise ValueError(f"no metrics to plot in {', '.join(run.name for run in runs)}")
+    rows = [row for row in (overview, per_group) if row]
+    # one grid whose column count both rows divide, so each row is filled edge to edge: no blank cells
+    cols = int(np.lcm.reduce([len(row) for row in rows]))
+    width = 5.2 * max(len(row) for row in rows)
+    fig = plt.figure(figsize=(width, 3.75 * len(rows)))
+    grid = fig.add_gridspec(len(rows), cols)
+    for r, row in enumerate(rows):
+        span = cols // len(row)
+        for j, panel in enumerate(row):
+            ax = fig.add_subplot(grid[r, j * span : (j + 1) * span])
+            for curve in panel.curves:
+                _draw_group(ax, curve.runs, curve.metric, curve.color, curve.label, curve.linestyle)
+            ax.set_title(panel.title)
+            if panel.accuracy:
+                ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel("step")
+            step_axis(ax)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def plot_training_curves(
     runs: Sequence[Run],
     path: str | os.PathLike,
@@ -87,48 +238,10 @@ def plot_training_curves(
 ) -> Path:
     """Loss and answer accuracy of all groups (top), per-chain-index accuracy per group (bottom).
 
-    The bottom row puts the groups side by side (e.g. standard | cot), one panel each.
+    The bottom row puts the groups side by side (e.g. cot | cot_special), one panel each; only
+    panels with data are drawn.
     """
-    if not runs:
-        raise ValueError("no runs to plot")
-    groups = group_runs(runs, group_by)
-    fig, axes = plt.subplots(2, max(2, len(groups)), figsize=(5.2 * max(2, len(groups)), 7.5), squeeze=False)
-    loss_ax, acc_ax = axes[0, 0], axes[0, 1]
-    for ax in axes[0, 2:]:
-        ax.axis("off")
-    for i, (label, members) in enumerate(groups.items()):
-        color = _color(label, i)
-        loss_key = _loss_key(members)
-        if loss_key:
-            _draw_group(loss_ax, members, loss_key, color, f"{label} train")
-        _draw_group(loss_ax, members, EVAL_LOSS_KEY, color, f"{label} eval", linestyle="--")
-        _draw_group(acc_ax, members, ANSWER_KEY, color, label)
-        ax = axes[1, i]
-        keys = chain_index_keys([k for run in members for k in metric_keys(run.records)])
-        for index, key in keys:
-            # a standard run decodes only the answer, logged as index 0
-            name = "answer" if len(keys) == 1 else f"y{index + 1}" + (" (answer)" if index == len(keys) - 1 else "")
-            _draw_group(ax, members, key, f"C{index}", name)
-        ax.set_title(f"{label}: accuracy per chain index")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("step")
-        if keys:
-            ax.legend(fontsize=8)
-        else:
-            ax.text(0.5, 0.5, "no per-chain-index metrics", ha="center", va="center", transform=ax.transAxes)
-    for ax in axes[1, len(groups) :]:
-        ax.axis("off")
-    loss_ax.set_title("loss (train solid, eval dashed)")
-    acc_ax.set_title("answer accuracy (last example)")
-    acc_ax.set_ylim(-0.02, 1.02)
-    for ax in (loss_ax, acc_ax):
-        ax.set_xlabel("step")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _save(training_curves_figure(runs, group_by, title), path)
 
 
 def plot_attention_map(amap, path: str | os.PathLike, title: str | None = None) -> Path:
@@ -171,6 +284,7 @@ def plot_coverage(rows, path: str | os.PathLike, title: str | None = None) -> Pa
             ax.plot(vocabs, values[:, j], marker="o", label=act)
         ax.set_xscale("log", base=2)
         ax.set_xticks(vocabs, [str(v) for v in vocabs])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("vocabulary size")
         ax.set_title(label)
@@ -189,6 +303,7 @@ def plot_chain_token_histogram(counts: np.ndarray, path: str | os.PathLike, titl
     nonzero = counts[counts > 0]
     ax.bar(np.arange(1, len(nonzero) + 1), nonzero / max(1, counts.sum()), width=1.0)
     ax.set_xlabel("chain token rank")
+    step_axis(ax)
     ax.set_ylabel("share of chain tokens")
     ax.set_title(title or f"{len(nonzero)} of {len(counts)} ordinary tokens appear in chains")
     fig.tight_layout()
@@ -205,6 +320,7 @@ def plot_metric_over_steps(
     if baseline is not None:
         ax.axhline(baseline, color="grey", linestyle=":", label="uniform baseline")
     ax.set_xlabel("step")
+    step_axis(ax)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
