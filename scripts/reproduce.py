@@ -7,8 +7,8 @@ the initialisation control (task_cards/study1_init.toml) are trained in that ord
 ``python -m tokenized_cot_icl.core.train`` (card X's runs go to runs/X/); finished runs are reused,
 and ``--budget-minutes`` stops starting new runs once that much training wall time is spent. Then
 docs/EXPERIMENTS.md and docs/experiments/*.png are rewritten from whatever finished, and the README
-summary table is printed. The CPU session that wrote the committed document trained Study 1 first
-(38 minutes), then Study 2 and the control within 56 minutes in all, and regenerated the document:
+summary table is printed. The committed document came from Study 1 trained first (38 minutes on 2 CPU cores), then Study 2
+and the control within 56 minutes in all, then the document regenerated:
 
     python scripts/reproduce.py --cards study1_cot_speed --jobs 1 --threads 1 --budget-minutes 38
     python scripts/reproduce.py --cards study2_cot_recipe study1_init study1_cot_speed \

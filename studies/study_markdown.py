@@ -215,7 +215,7 @@ def paper_scale_lines(cards: list[tuple[Path, int, int]]) -> list[str]:
     ]
     if not any(done for _, done, _ in cards):
         lines += [
-            "**Not run**: no GPU was available to this session, so no paper-scale number is reported; the CPU "
+            "**Not run**: the paper-scale cards (GPU-sized) have no finished runs, so no paper-scale number is reported; the CPU "
             "studies above are the only measurements on this page.",
             "",
         ]

@@ -66,7 +66,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.help is None:
             return ""
-        if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in action.help:
+        empty = action.default is None or action.default is False or action.default == []  # 0 is a value
+        if empty or action.default is argparse.SUPPRESS or "default" in action.help:  # help states its own
             return action.help
         return super()._get_help_string(action)
 
