@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: install test quickstart bench lint format clean
+.PHONY: install test test-fast quickstart bench lint format clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ install: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# The edit-test loop: everything but the tests marked `slow` (those that start processes or engines).
+test-fast: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -m "not slow" -q
 
 quickstart: $(STAMP)
 	$(VENV)/bin/cot-icl quickstart

@@ -3,9 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+
 from tokenized_cot_icl.cli import main
 
 
+@pytest.mark.slow  # starts a Python interpreter: kept out of `make test-fast`
 def test_data_show_prints_item_and_statistics():
     out = subprocess.run(
         [sys.executable, "-m", "tokenized_cot_icl.cli", "data", "show", "--set", "prompt_strategy=cot"]

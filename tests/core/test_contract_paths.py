@@ -40,6 +40,7 @@ def test_training_entry_point_answers_help():
     assert "--task-card-key" in out and "--task-card" in out  # --task_card_key parses too (tests/core/test_train.py)
 
 
+@pytest.mark.slow  # starts a Python interpreter: kept out of `make test-fast`
 @pytest.mark.parametrize("backend", ["vllm", "sglang"])
 def test_evaluator_script_run_as_a_file_from_src_answers_help(backend):
     """The README runs ``cd src && python tokenized_cot_icl/inference/<backend>/evaluator.py ...``."""

@@ -52,6 +52,7 @@ def test_items_are_pure_functions_of_args_split_index():
     )
 
 
+@pytest.mark.slow  # starts a Python interpreter: kept out of `make test-fast`
 def test_same_items_in_another_process():
     args = Args(vocab_size=128, n_examples=6, prompt_strategy="cot", n_tasks=32)
     code = (

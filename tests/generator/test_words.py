@@ -66,6 +66,7 @@ def _fingerprint(args: SymbolicArgs, split: str, n: int) -> str:
 CONFIG = dict(n_inputs=[3, 5], n_parents=[1, 2], chain_length=[2, 4], n_examples=[1, 3], word_length=6)
 
 
+@pytest.mark.slow  # starts a Python interpreter: kept out of `make test-fast`
 def test_same_items_in_another_process_and_any_access_order():
     args = SymbolicArgs.from_dict(CONFIG)
     code = (

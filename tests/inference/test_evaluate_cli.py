@@ -12,6 +12,7 @@ def _script(*args, cwd=SRC):
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # starts a Python interpreter: kept out of `make test-fast`
 def test_script_errors_are_one_clear_line(tiny_run):
     out = _script(
         "tokenized_cot_icl/inference/sglang/evaluator.py", "--model_base_dir", str(tiny_run), "--checkpoint", "7"
@@ -21,6 +22,7 @@ def test_script_errors_are_one_clear_line(tiny_run):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow  # starts a Python interpreter: kept out of `make test-fast`
 @pytest.mark.parametrize("backend", ["vllm", "sglang", "transformers"])
 def test_every_script_has_help(backend):
     out = _script("-m", f"tokenized_cot_icl.inference.{backend}.evaluator", "--help", cwd=REPO)
