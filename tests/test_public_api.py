@@ -25,6 +25,13 @@ def test_public_names_are_their_owners_objects_and_listed_there(name):
     assert attribute in owner.__all__, f"{owner.__name__}.__all__ lacks {attribute}"
 
 
+@pytest.mark.parametrize("module_name", sorted({module for module, _ in _EXPORTS.values()}))
+def test_owner_modules_declare_only_names_they_have(module_name):
+    owner = importlib.import_module(f"tokenized_cot_icl.{module_name}")
+    missing = [name for name in owner.__all__ if not hasattr(owner, name)]
+    assert not missing, f"{owner.__name__}.__all__ names {missing}, which it does not define"
+
+
 def test_dir_lists_the_surface_and_unknown_names_raise():
     assert set(tokenized_cot_icl.__all__) <= set(dir(tokenized_cot_icl))
     with pytest.raises(AttributeError, match="no_such_name"):
