@@ -2,6 +2,7 @@
 accumulate with fused multiply-adds in order (OpenBLAS's kernels at these sizes), within a few
 ulps elsewhere, and with the same chain tokens everywhere."""
 
+import functools
 import itertools
 from fractions import Fraction
 
@@ -47,18 +48,21 @@ def _fused_in_order(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
-def _numpy_fuses_in_order(dims: int) -> bool:
-    rng = np.random.default_rng(dims)
-    z, w = rng.standard_normal((3, 1, 4, dims)), rng.standard_normal((3, 1, dims, dims))
-    return all(np.array_equal((z @ w)[b, 0], _fused_in_order(z[b, 0], w[b, 0])) for b in range(3))
+@functools.cache
+def _numpy_fuses_in_order(rows: int, dims: int) -> bool:
+    """Whether numpy's stacked ``(rows x dims) @ (dims x dims)`` products round as in-order
+    multiply-adds. BLAS kernels differ by CPU (and by the row count's tail), so each shape the
+    bit-for-bit test uses is probed on the machine running it."""
+    rng = np.random.default_rng(rows * 100 + dims)
+    z, w = rng.standard_normal((2, rows, dims)), rng.standard_normal((2, dims, dims))
+    return all(np.array_equal((z @ w)[b], _fused_in_order(z[b], w[b])) for b in range(2))
 
 
 @pytest.mark.parametrize("dims", [1, 2, 7, 10, 16])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_hidden_states_are_numpys_bit_for_bit(dims, activation):
-    if not _numpy_fuses_in_order(dims):
-        pytest.skip(f"this BLAS rounds ({dims} x {dims}) products otherwise than in-order multiply-adds")
     rng = np.random.default_rng(dims)
+    compared = 0
     for layers, parents in itertools.product([1, 2, 3], [1, 2, 4]):
         fast, slow = _pair(n_dims=dims, H_num_layers=layers, activation=activation)
         for entries, rows in [(1, 2), (3, 1), (5, 7), (9, 40)]:
@@ -67,7 +71,14 @@ def test_hidden_states_are_numpys_bit_for_bit(dims, activation):
             tokens, weights = _random_step(rng, fast, entries, rows, parents)
             got = fast.native_step.hidden(tokens, weights)
             assert got is not None
+            if not _numpy_fuses_in_order(rows * parents, dims):
+                continue  # this BLAS rounds that product its own way: equal to rounding only (below)
+            compared += 1
             assert np.array_equal(got, slow.step_hidden(tokens, weights)), (layers, parents, entries, rows)
+    if not compared:
+        pytest.skip(
+            f"this BLAS rounds every ({dims} x {dims}) product shape here otherwise than in-order multiply-adds"
+        )
 
 
 @pytest.mark.parametrize("dims", [3, 10, 17, 33, 64])

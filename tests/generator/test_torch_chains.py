@@ -42,7 +42,13 @@ def test_every_activation_has_a_torch_twin_with_the_same_values():
     x = np.random.default_rng(0).standard_normal(1000) * 5
     assert set(TORCH_ACTIVATIONS) == set(ACTIVATIONS.names())
     for name in ACTIVATIONS.names():
-        np.testing.assert_array_equal(TORCH_ACTIVATIONS[name](torch.from_numpy(x)).numpy(), ACTIVATIONS.get(name)(x))
+        got, want = TORCH_ACTIVATIONS[name](torch.from_numpy(x)).numpy(), ACTIVATIONS.get(name)(x)
+        if name == "silu":
+            # exp is each library's own, and its last bit differs by CPU (vectorised exp kernels);
+            # chain tokens stay equal because near ties are settled by the float64 reference.
+            np.testing.assert_allclose(got, want, rtol=4 * np.finfo(np.float64).eps, atol=0)
+        else:
+            np.testing.assert_array_equal(got, want)
 
 
 def test_ties_resolve_to_the_first_token():
