@@ -7,7 +7,6 @@ python scripts/generate_reference.py --check  # exit 1 naming each stale page, w
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -16,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv: list[str] | None = None) -> int:
     from tokenized_cot_icl.cli.reference import reference_pages, stale_pages
+    from tokenized_cot_icl.foundation.command_line import CommandParser
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="report stale pages (exit 1) instead of writing")
     ns = parser.parse_args(argv)
     if ns.check:

@@ -19,7 +19,6 @@ Other cards (e.g. the earlier ``reproduction`` settings) can be added with ``--c
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -29,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv: list[str] | None = None) -> int:
     from studies.reproduction import DEFAULT_CARDS, reproduce
     from tokenized_cot_icl.cli.experiments import add_training_options
+    from tokenized_cot_icl.foundation.command_line import CommandParser
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--cards", nargs="+", default=None,
         help="task cards to train and document, in training order (names or paths; default: "

@@ -6,12 +6,11 @@ processors) found under --runs-root; with --train, trains whichever is missing f
 commands are printed in the document). Writes docs/VERIFICATION.md, docs/verification/*.png and
 the measured numbers as docs/verification/*.json.
 
-    python scripts/verification_report.py [--train] [--backend vllm|transformers] [--max_prompts 256] [--skip-measure]
+    python scripts/verification_report.py [--train] [--backend vllm|transformers] [--max-prompts 256] [--skip-measure]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -20,12 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv: list[str] | None = None) -> int:
     from studies.verification_report import verification_report
+    from tokenized_cot_icl.foundation.command_line import CommandParser
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs-root", default="runs", help="where the runs live (relative to the repository)")
     parser.add_argument("--doc", default=str(ROOT / "docs" / "VERIFICATION.md"), help="document to write")
     parser.add_argument("--backend", choices=("vllm", "transformers"), default="vllm")
-    parser.add_argument("--max_prompts", type=int, default=256, help="evaluation prompts per measurement")
+    parser.add_argument("--max-prompts", type=int, default=256, help="evaluation prompts per measurement")
     parser.add_argument("--train", action="store_true", help="train the runs that are missing")
     parser.add_argument(
         "--skip-measure", action="store_true", help="rebuild the page from docs/verification/*.json only"

@@ -64,7 +64,7 @@ def default_studies(runs_root: Path) -> list[Study]:
         Study(
             "pool16", runs_root / "pool16-cot", harder,
             "a harder model: `reproduction_pool` cot prompts (C=3) with a pool of 16 token processors, "
-            "2000 steps of one process, in-training verification on (the issue's observation: seed 0)",
+            "2000 steps of one process, in-training verification on (seed 0)",
         ),
         Study(
             "pool16_seed2", runs_root / "pool16-cot-seed2", _with_key(harder, 5, "pool16-cot-seed2"),
