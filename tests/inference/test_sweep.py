@@ -58,7 +58,11 @@ def test_transformers_sweep_writes_results_logs_and_a_table(tiny_run, tmp_path, 
     assert [r["point"] for r in rows] == [0, 1, 2]
     sweep_dir = next((tmp_path / "out").iterdir())
     metrics = [json.loads(line) for line in (sweep_dir / "metrics.jsonl").read_text().splitlines()]
-    assert [m["step"] for m in metrics] == [0, 1, 2] and "eval/accuracy" in metrics[0]
+    assert [m["step"] for m in metrics] == [0, 1, 2]
+    # the trainer's names (training.scoring) for the trainer's numbers
+    for i, m in enumerate(metrics):
+        assert json.loads(next(sweep_dir.glob(f"*-p{i}-*.json")).read_text())["metrics"].items() <= m.items()
+    assert {"eval/answer_accuracy", "eval/format_accuracy", "eval/generated_length_p50"} <= set(metrics[0])
     assert (sweep_dir / "summary.txt").read_text().splitlines()[0].split()[:3] == ["#", "force", "drop_k"]
     records = [json.loads(line) for line in next(sweep_dir.glob("*-p2-*.jsonl")).read_text().splitlines()]
     assert len(records) == 6 and all(len(r["outputs"]) == 3 for r in records)

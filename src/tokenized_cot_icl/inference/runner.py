@@ -13,9 +13,10 @@ from tokenized_cot_icl.foundation.run_dir import RunDir
 from tokenized_cot_icl.foundation.vocab import Vocab
 from tokenized_cot_icl.inference.backends import BackendConfig, InferenceBackend, create_backend
 from tokenized_cot_icl.inference.options import EvalOptions, PromptCase, max_new_tokens
-from tokenized_cot_icl.inference.scoring import PromptScore, Summary, score_prompt, summarise, summary_metrics
+from tokenized_cot_icl.inference.scoring import summary_metrics
 from tokenized_cot_icl.inference.target import EvalTarget
 from tokenized_cot_icl.prompts.strategies import strategy_for
+from tokenized_cot_icl.training.scoring import PromptScore, ScoreTally, Summary, score_continuations, summarise
 
 __all__ = ["EvalResult", "backend_config", "evaluate_cases", "open_backend", "write_results"]
 
@@ -28,13 +29,19 @@ class EvalResult:
     outputs: list[list[list[int]]]  # outputs[i][j]: sample j of prompt i (forced token included)
     scores: list[PromptScore]
     seconds: float
+    tally: ScoreTally
 
     @property
     def prompts_per_second(self) -> float:
         return len(self.cases) / self.seconds if self.seconds > 0 else float("inf")
 
     def metrics(self) -> dict[str, float]:
+        """The headline numbers under their results-file keys (``accuracy``, ``format_accuracy``, ...)."""
         return summary_metrics(self.summary, len(self.cases), self.seconds)
+
+    def eval_metrics(self) -> dict[str, float]:
+        """The numbers under the trainer's names (``eval/answer_accuracy``, ...: ``training.scoring``)."""
+        return self.tally.metrics()
 
     def records(self) -> list[dict[str, Any]]:
         return [
@@ -61,11 +68,14 @@ def evaluate_cases(backend: InferenceBackend, cases: list[PromptCase], args: Arg
     budget = max(1, max_new_tokens(args, options) - forced_len)
     generated, seconds = options.generate(backend, [c.prompt for c in cases], max_tokens=budget, stop_token_ids=stops)
     outputs = [[c.forced + g for g in gens] for c, gens in zip(cases, generated)]
+    # the trainer's scoring: the same numbers under the same names (training.scoring)
     scores = [
-        score_prompt([strategy.parse(o, c.chain_length, vocab) for o in outs], c.answer)
-        for c, outs in zip(cases, outputs)
+        score_continuations(outs, c.label_tokens, c.chain_length, strategy, vocab) for c, outs in zip(cases, outputs)
     ]
-    return EvalResult(options, summarise(scores), cases, outputs, scores, seconds)
+    tally = ScoreTally.for_args(args)
+    for score in scores:
+        tally.add(score)
+    return EvalResult(options, summarise(scores), cases, outputs, scores, seconds, tally)
 
 
 def backend_config(target: EvalTarget, options_list: list[EvalOptions], **kwargs) -> BackendConfig:
@@ -80,7 +90,12 @@ def open_backend(name: str, target: EvalTarget, options_list: list[EvalOptions],
 def write_results(
     target: EvalTarget, backend_name: str, result: EvalResult, directory: Optional[Path] = None, tag: str = ""
 ) -> tuple[Path, Path]:
-    """``<run>/eval_results/<backend>-<checkpoint>[-tag]-<timestamp>.json`` and ``.jsonl`` (per prompt)."""
+    """``<run>/eval_results/<backend>-<checkpoint>[-tag]-<timestamp>.json`` and ``.jsonl`` (per prompt).
+
+    The summary's ``metrics`` holds the numbers under the trainer's names (``eval/answer_accuracy``,
+    ``eval/accuracy_chain_index_<c>``, ``eval/format_accuracy``, ...); ``accuracy`` (= ``eval/answer_accuracy``)
+    and ``format_accuracy`` (well-formed outputs, every prompt format) stay for existing readers.
+    """
     directory = Path(directory) if directory else RunDir(target.run_dir).results_dir
     directory.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -95,6 +110,7 @@ def write_results(
         "checkpoint": target.checkpoint,
         "checkpoint_dir": str(target.checkpoint_dir),
         "eval_set": target.eval_set_source,
+        "metrics": result.eval_metrics(),
         "accuracy": result.summary.accuracy,
         "format_accuracy": result.summary.format_accuracy,
         "n_prompts": result.summary.n_prompts,

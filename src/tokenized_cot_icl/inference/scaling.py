@@ -33,9 +33,9 @@ from tokenized_cot_icl.generator.chains import ChainGenerator
 from tokenized_cot_icl.generator.verifier import ChainTruth
 from tokenized_cot_icl.inference.backends import InferenceBackend
 from tokenized_cot_icl.inference.options import EvalOptions, max_new_tokens
-from tokenized_cot_icl.inference.scoring import majority_vote
 from tokenized_cot_icl.inference.search import SearchOutcome, beam_search, intervene
 from tokenized_cot_icl.inference.verification import StepVerdict, verify_outputs
+from tokenized_cot_icl.training.scoring import majority_vote
 
 SAMPLING = ("majority", "best_of_n_oracle", "best_of_n_process", "best_of_n_logprob")
 SEARCH = ("beam_logprob", "beam_process", "intervene")

@@ -143,8 +143,14 @@ def run_sweep(
             cases = build_cases(target.dataset, target.args, options)
             result = evaluate_cases(backend, cases, target.args, options)
             summary_path, _ = write_results(target, backend_name, result, sweep_dir, tag=f"p{i}")
-            metrics = {f"eval/{k}": v for k, v in result.metrics().items()}
-            metrics.update({"eval/drop_cot_k": float(options.drop_cot_k), "eval/n_samples": float(options.n_samples)})
+            headline = result.metrics()
+            metrics = {  # the trainer's names for the trainer's numbers (training.scoring)
+                **result.eval_metrics(),
+                "eval/n_prompts": headline["n_prompts"],
+                "eval/prompts_per_second": headline["prompts_per_second"],
+                "eval/drop_cot_k": float(options.drop_cot_k),
+                "eval/n_samples": float(options.n_samples),
+            }
             logger.log_metrics(metrics, step=i)
             rows.append(
                 {"point": i, "options": options.to_dict(), "results_file": summary_path.name, **result.metrics()}

@@ -25,11 +25,12 @@ from tokenized_cot_icl.foundation.symbolic_config import SymbolicArgs
 from tokenized_cot_icl.generator.words import SYMBOLIC_GENERATOR_VERSION
 from tokenized_cot_icl.inference.backends import BackendConfig, InferenceBackend, create_backend
 from tokenized_cot_icl.inference.options import EvalOptions
-from tokenized_cot_icl.inference.scoring import PromptScore, Summary, score_prompt, summarise, summary_metrics
+from tokenized_cot_icl.inference.scoring import summary_metrics
 from tokenized_cot_icl.inference.target import model_config
 from tokenized_cot_icl.prompts.symbolic import FORCED_TEXT, build_messages, cot_response, get_format
 from tokenized_cot_icl.prompts.transformations import choose_demonstrations
 from tokenized_cot_icl.prompts.word_steps import WordStepCheck, verify_word_steps
+from tokenized_cot_icl.training.scoring import PromptScore, Summary, score_prompt, summarise
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ answer). With special tokens it decodes up to ``max_pred_tokens`` (stopping at e
 output is scored for answer accuracy (it ends ``ans_s y ans_e eos`` with the right ``y``),
 format accuracy (the whole output is a well-formed standard or CoT answer) and the
 percentiles of the generated length. Work is sharded over ranks and summed.
+
+Decoding (``training.decoding.decode``) and scoring (``training.scoring``: the metric names
+too) are the ones ``cot-icl eval`` uses, so a checkpoint scores the same in both.
 """
 
 from __future__ import annotations
@@ -13,19 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import GenerationConfig
 
 from tokenized_cot_icl.data.dataset import collate_batch, pad_token_id
 from tokenized_cot_icl.data.padding import position_ids
 from tokenized_cot_icl.foundation.config import IGNORE_INDEX, Args
 from tokenized_cot_icl.foundation.vocab import Vocab
 from tokenized_cot_icl.prompts.strategies import strategy_for
+from tokenized_cot_icl.training.decoding import decode
 from tokenized_cot_icl.training.distributed import DistributedContext, all_reduce_sum
-
-LENGTH_PERCENTILES = (10, 50, 90)
+from tokenized_cot_icl.training.scoring import ScoreTally, score_continuations
 
 
 def token_loss_sum(model, batch: dict[str, Any], device: torch.device, autocast) -> tuple[float, int]:
@@ -48,64 +49,23 @@ def token_loss_sum(model, batch: dict[str, Any], device: torch.device, autocast)
 
 
 class FreeRunningScorer:
-    """Accumulates per-prompt scores of generated continuations against ``last_example_cot``.
+    """This rank's :class:`ScoreTally` of free-running continuations, summed over ranks by :meth:`metrics`.
 
-    Outputs are read by the prompt strategy (the same parser as the offline evaluators).
+    Each continuation is scored by :func:`score_continuations`, as in every offline evaluation.
     """
 
     def __init__(self, args: Args) -> None:
-        self.args = args
         self.vocab = Vocab.for_args(args)
         self.strategy = strategy_for(args)
-        width = args.max_chain_length
-        self.index_correct = np.zeros(width)
-        self.index_total = np.zeros(width)
-        self.answer_correct = 0
-        self.format_correct = 0
-        self.prompts = 0
-        self.lengths: list[int] = []
+        self.tally = ScoreTally.for_args(args)
 
     def add(self, generated: list[int], target: list[int], chain_length: int) -> None:
-        self.prompts += 1
-        special = self.vocab.special
-        if special is None:
-            for index, token in enumerate(target):
-                self.index_total[index] += 1
-                self.index_correct[index] += index < len(generated) and generated[index] == token
-        else:
-            if special.eos in generated:
-                generated = generated[: generated.index(special.eos) + 1]
-            self.lengths.append(len(generated))
-        parsed = self.strategy.parse(generated, chain_length, self.vocab)
-        self.answer_correct += parsed.answer is not None and parsed.answer == self.strategy.reference_answer(target)
-        self.format_correct += parsed.well_formed
-
-    def counts(self) -> list[float]:
-        return [
-            *self.index_correct,
-            *self.index_total,
-            self.answer_correct,
-            self.format_correct,
-            self.prompts,
-        ]
+        self.tally.add(score_continuations([generated], target, chain_length, self.strategy, self.vocab))
 
     def metrics(self, ctx: DistributedContext) -> dict[str, float]:
-        width = len(self.index_correct)
-        summed = all_reduce_sum(ctx, self.counts())
-        correct, total = summed[:width], summed[width : 2 * width]
-        answer, fmt, prompts = summed[2 * width :]
-        prompts = max(prompts, 1)
-        out = {"eval/answer_accuracy": answer / prompts}
-        if self.vocab.special is None:
-            for index in range(width):
-                if total[index]:
-                    out[f"eval/accuracy_chain_index_{index}"] = correct[index] / total[index]
-            return out
-        out["eval/format_accuracy"] = fmt / prompts
-        lengths = [length for part in _gather_lists(ctx, self.lengths) for length in part]
-        for q in LENGTH_PERCENTILES:
-            out[f"eval/generated_length_p{q}"] = float(np.percentile(lengths, q)) if lengths else 0.0
-        return out
+        summed = all_reduce_sum(ctx, self.tally.counts())
+        lengths = [length for part in _gather_lists(ctx, self.tally.lengths) for length in part]
+        return self.tally.merged(summed, lengths).metrics()
 
 
 def _gather_lists(ctx: DistributedContext, values: list[int]) -> list[list[int]]:
@@ -157,38 +117,25 @@ class Evaluator:
         loss_sum, tokens = all_reduce_sum(self.ctx, [loss_sum, tokens])
         return loss_sum / max(tokens, 1)
 
-    def generation_config(self, max_new_tokens: int) -> GenerationConfig:
-        sample = self.args.temperature > 0
-        special = self.args.enable_special_tokens
-        return GenerationConfig(
-            max_new_tokens=max_new_tokens,
-            min_new_tokens=0 if special else max_new_tokens,
-            do_sample=sample,
-            temperature=self.args.temperature if sample else None,
-            top_p=None,
-            top_k=None,
-            pad_token_id=self.pad_id,
-            eos_token_id=Vocab.for_args(self.args).special.eos if special else None,
-        )
-
     def _free_running(self, model) -> dict[str, float]:
         scorer = FreeRunningScorer(self.args)
-        samples = []
-        for batch in self._batches(self.generate_indices):
-            prompts = batch["cot_eval"]
-            targets = [t.tolist() for t in prompts["last_example_cot"]]
-            chain_lengths = [len(parents) for parents in batch["adj_list"]]
-            budget = self.args.pred_token_budget if self.args.enable_special_tokens else max(map(len, targets))
-            input_ids = prompts["input_ids"].to(self.ctx.device)
-            with self.autocast():
-                output = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=prompts["attention_mask"].to(self.ctx.device),
-                    generation_config=self.generation_config(budget),
-                )
-            for row, target, c in zip(output[:, input_ids.size(1) :].tolist(), targets, chain_lengths):
-                scorer.add(row, target, c)
-                if len(samples) < 8:
-                    samples.append({"generated": row, "target": target})
-        self.samples = samples  # rank 0's are the ones saved as artifacts
+        items = [self.dataset[i] for i in self.generate_indices]
+        targets = [item["cot_eval"]["last_example_cot"].tolist() for item in items]
+        special = Vocab.for_args(self.args).special
+        outputs = decode(
+            model,
+            [item["cot_eval"]["input_ids"].tolist() for item in items],
+            # without special tokens: the tokens the format shows (C for cot, 1 for standard)
+            max_new_tokens=[self.args.pred_token_budget if special else len(t) for t in targets],
+            batch_size=self.args.eval_batch_size,
+            temperature=self.args.temperature,
+            stop_ids=[special.eos] if special else [],
+            pad_id=self.pad_id,
+            autocast=self.autocast,
+        )
+        for (row,), target, item in zip(outputs, targets, items):
+            scorer.add(row, target, len(item["adj_list"]))
+        self.samples = [
+            {"generated": row, "target": t} for (row,), t in zip(outputs[:8], targets)
+        ]  # rank 0's are saved
         return scorer.metrics(self.ctx)

@@ -1,7 +1,7 @@
 """The one backend interface: token-id prompts in, ``n`` token-id continuations each out.
 
 A backend knows nothing about CoT-ICL prompts, answers or scoring; those live above it
-(``inference.scoring`` / ``inference.runner``). Every backend receives all prompts of an
+(``training.scoring`` / ``inference.runner``). Every backend receives all prompts of an
 evaluation in ONE :meth:`InferenceBackend.generate` call and batches them itself.
 
 Contract of ``generate``:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import torch
-from tqdm.auto import tqdm
 
-from tokenized_cot_icl.data.padding import left_pad_with_mask
 from tokenized_cot_icl.inference.backends.base import (
     BackendConfig,
     Continuations,
@@ -13,6 +11,7 @@ from tokenized_cot_icl.inference.backends.base import (
     ScoredContinuation,
     ScoredContinuations,
 )
+from tokenized_cot_icl.training.decoding import decode, generate_batches
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -31,11 +30,11 @@ def _transformers_at_least(major: int, minor: int) -> bool:
 
 
 class TransformersBackend(InferenceBackend):
-    """Left-padded batched ``model.generate`` over length-sorted prompts.
+    """The trainer's decoding (``training.decoding``) over length-sorted prompts.
 
-    Prompts are sorted by length and cut into batches of ``config.batch_size`` (one call still
-    covers the whole evaluation); greedy when ``temperature == 0``, else multinomial sampling
-    with ``num_return_sequences=n``.
+    Prompts are sorted by length and cut into left-padded batches of ``config.batch_size`` (one
+    call still covers the whole evaluation); greedy when ``temperature == 0``, else sampling at
+    that temperature with ``num_return_sequences=n``.
     """
 
     name = "transformers"
@@ -62,59 +61,35 @@ class TransformersBackend(InferenceBackend):
         # Any id works as padding: padded positions are masked and left of every prompt.
         self.pad_id = 0
 
-    def _generation_kwargs(self, max_tokens, n, temperature, stop_token_ids) -> dict:
-        sample = temperature > 0
-        kwargs = dict(
+    def _decode_options(self, max_tokens, n, temperature, stop_token_ids, seed) -> dict:
+        return dict(
             max_new_tokens=max_tokens,
-            do_sample=sample,
-            num_return_sequences=n if sample else 1,
-            pad_token_id=self.pad_id,
-            eos_token_id=list(stop_token_ids) or None,
+            batch_size=self.config.batch_size,
+            temperature=temperature,
+            stop_ids=stop_token_ids,
+            pad_id=self.pad_id,
+            n=n,
+            seed=seed,
+            sort_by_length=True,
+            progress=True,
         )
-        if sample:
-            kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
-        else:
-            kwargs.update(temperature=None, top_k=None, top_p=None)
-        return kwargs
-
-    def _batched(self, prompts, seed, kwargs: dict):
-        """Yields ``(batch of prompt indices, prompt width, generate output)`` over length-sorted batches."""
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        bs = max(1, self.config.batch_size)
-        if seed is not None:
-            torch.manual_seed(seed)
-        batches = [order[i : i + bs] for i in range(0, len(order), bs)]
-        for batch in tqdm(batches, desc="transformers generate", unit="batch", leave=False, disable=len(batches) < 4):
-            ids, mask = left_pad_with_mask([prompts[i] for i in batch], self.pad_id)
-            width = ids.shape[1]
-            yield (
-                batch,
-                width,
-                self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs),
-            )
 
     @torch.inference_mode()
     def _generate(self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed) -> Continuations:
-        out: list[list[list[int]] | None] = [None] * len(prompts)
-        kwargs = self._generation_kwargs(max_tokens, n, temperature, stop_token_ids)
-        per = kwargs["num_return_sequences"]
-        for batch, width, gen in self._batched(prompts, seed, kwargs):
-            gen = gen[:, width:].tolist()
-            for row, i in enumerate(batch):
-                conts = gen[row * per : (row + 1) * per]
-                out[i] = conts if per == n else conts * n
-        return out  # type: ignore[return-value]
+        return decode(self.model, prompts, **self._decode_options(max_tokens, n, temperature, stop_token_ids, seed))
 
     @torch.inference_mode()
     def _generate_scored(
         self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed, top_logprobs
     ) -> ScoredContinuations:
         out: list[list[ScoredContinuation] | None] = [None] * len(prompts)
-        kwargs = self._generation_kwargs(max_tokens, n, temperature, stop_token_ids)
-        kwargs.update(output_logits=True, return_dict_in_generate=True)  # raw logits, before any processor
-        per = kwargs["num_return_sequences"]
-        for batch, width, gen in self._batched(prompts, seed, kwargs):
+        options = self._decode_options(max_tokens, n, temperature, stop_token_ids, seed)
+        # raw logits, before any processor
+        for batch, width, gen in generate_batches(
+            self.model, prompts, **options, output_logits=True, return_dict_in_generate=True
+        ):
             tokens = gen.sequences[:, width:]
+            per = tokens.shape[0] // len(batch)  # n when sampling, 1 when greedy
             logprobs = torch.log_softmax(torch.stack(gen.logits, dim=1).float(), dim=-1)  # (rows, T, V)
             chosen = logprobs.gather(-1, tokens[:, : logprobs.shape[1], None])[..., 0].tolist()
             top = _top_dicts(logprobs, top_logprobs)
