@@ -16,6 +16,9 @@ from tokenized_cot_icl.foundation.command_line import (
     add_eval_card_argument,
     add_run_argument,
     engine_from_namespace,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
     run_from_namespace,
 )
 from tokenized_cot_icl.foundation.errors import error_line
@@ -34,6 +37,14 @@ def _int_or_choices(text: str):
     return values[0] if len(values) == 1 else values
 
 
+def _h_pool(text: str) -> int:
+    """``--num-unique-H``: a pool size >= 1, or -1 (one fixed H per chain position)."""
+    value = int(text) if text.strip().lstrip("-").isdigit() else None
+    if value is None or not (value == -1 or value >= 1):
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, or -1 (one fixed H per chain position); got {text!r}")
+    return value
+
+
 def add_evaluator_arguments(parser: argparse.ArgumentParser, backend: Optional[str]) -> argparse.ArgumentParser:
     """``cot-icl eval`` and the evaluator scripts (``backend`` fixes the scripts' default engine)."""
     add_run_argument(parser, legacy_flag=True)
@@ -45,8 +56,8 @@ def add_evaluator_arguments(parser: argparse.ArgumentParser, backend: Optional[s
         data.add_argument(
             f"--{name}", type=_int_or_choices, default=None, help="generate a set with this value (int or a,b,c)"
         )
-    data.add_argument("--num-unique-H", type=int, default=None, help="generate a set with this H pool size")
-    data.add_argument("--n-eval-tasks", type=int, default=None, help="number of evaluation prompts")
+    data.add_argument("--num-unique-H", type=_h_pool, default=None, help="generate a set with this H pool size")
+    data.add_argument("--n-eval-tasks", type=positive_int, default=None, help="number of evaluation prompts")
     add_option_arguments(parser)
     add_eval_card_argument(parser)
     add_engine_arguments(parser)
@@ -60,13 +71,19 @@ def add_option_arguments(parser: argparse.ArgumentParser, temperature: float = 0
     """The evaluation options (:class:`EvalOptions`), shared by every evaluation command."""
     opts = parser.add_argument_group("options (SPEC section 5)")
     opts.add_argument("--force", choices=FORCE_CHOICES, default="none", help="append the think or answer token")
-    opts.add_argument("--n-samples", type=int, default=1, help="samples per prompt, majority-voted")
-    opts.add_argument("--temperature", type=float, default=temperature, help=f"sampling temperature (0: greedy){why}")
-    opts.add_argument("--seed", type=int, default=0, help="sampling seed")
-    opts.add_argument("--drop-cot-k", type=int, default=0, help="drop the think span of k demonstrations")
+    opts.add_argument("--n-samples", type=positive_int, default=1, help="samples per prompt, majority-voted")
+    opts.add_argument(
+        "--temperature", type=non_negative_float, default=temperature, help=f"sampling temperature (0: greedy){why}"
+    )
+    opts.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed")
+    opts.add_argument("--drop-cot-k", type=non_negative_int, default=0, help="drop the think span of k demonstrations")
     opts.add_argument("--drop-cot-which", choices=DROP_CHOICES, default="first", help="which k demonstrations")
-    opts.add_argument("--max-tokens", type=int, default=0, help="generation budget (0: a default for the prompts)")
-    opts.add_argument("--max-prompts", type=int, default=0, help="evaluate only the first N prompts (0: all)")
+    opts.add_argument(
+        "--max-tokens", type=non_negative_int, default=0, help="generation budget (0: a default for the prompts)"
+    )
+    opts.add_argument(
+        "--max-prompts", type=non_negative_int, default=0, help="evaluate only the first N prompts (0: all)"
+    )
 
 
 def build_parser(backend: Optional[str] = None, prog: Optional[str] = None) -> argparse.ArgumentParser:
@@ -120,6 +137,8 @@ def run_namespace(ns: argparse.Namespace) -> int:
     s = result.summary
     print(f"answer-token accuracy: {s.accuracy:.4f} ({s.n_correct}/{s.n_prompts} prompts)")
     print(f"format accuracy: {s.format_accuracy:.4f}  options: {options.label()}")
+    for key, value in sorted(result.eval_metrics().items()):  # the names training logs, for the same numbers
+        print(f"  {key}: {value:.4f}")
     print(f"throughput: {result.prompts_per_second:.1f} prompts/s ({result.seconds:.2f} s in one batched call)")
     print(f"results: {summary_path}\nper-prompt records: {records_path}")
     return 0
