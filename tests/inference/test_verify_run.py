@@ -87,7 +87,7 @@ def test_bad_input_gets_a_clear_message(tiny_run, tmp_path, capsys):
     bare = tmp_path / "no-eval-set"
     shutil.copytree(tiny_run, bare, ignore=shutil.ignore_patterns("eval_set", "eval_results"))
     message = error(["verify", str(bare), "--backend", "transformers"])
-    assert "has no saved evaluation set" in message and "--eval_set" in message
+    assert "has no saved evaluation set" in message and "--eval-set" in message
     args = json.loads((bare / "args.json").read_text())
     (bare / "args.json").write_text(json.dumps({**args, "vocab_size": 128}))
     message = error(["verify", str(bare), "--backend", "transformers", "--generate_eval_set"])

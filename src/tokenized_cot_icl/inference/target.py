@@ -92,7 +92,7 @@ def load_target(
     try:
         run_args = run.read_args()
     except FileNotFoundError as err:
-        raise FileNotFoundError(f"--model_base_dir: {err}") from None
+        raise FileNotFoundError(f"RUN (--model-base-dir): {err}") from None
     ckpt_dir = run.resolve_checkpoint(checkpoint)
     if not run.verify_model(ckpt_dir, "evaluate"):
         print(f"note: {ckpt_dir} has no manifest (saved before manifests existed); its files are not verified")
@@ -102,7 +102,7 @@ def load_target(
     if unknown:
         raise ValueError(f"cannot override {unknown}; evaluation-set overrides are {list(DATA_OVERRIDES)}")
     if eval_set is not None and overrides:
-        raise ValueError(f"give either --eval_set or data flags {sorted(overrides)}, not both")
+        raise ValueError(f"give either --eval-set or data flags {sorted(overrides)}, not both")
 
     if eval_set is not None:
         dataset = load_eval_set(eval_set)

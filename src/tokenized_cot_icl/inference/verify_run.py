@@ -57,8 +57,8 @@ def load_verification_target(
     if eval_set is None and not generate_eval_set and run.find_eval_set(META_FILE) is None:
         raise FileNotFoundError(
             f"{run.path} has no saved evaluation set ({run.eval_set_dir / META_FILE} is missing); the verifier "
-            "labels the prompts of an evaluation set: pass --eval_set DIR (see `cot-icl data save-eval`) or "
-            "--generate_eval_set to generate it from the run's args.json"
+            "labels the prompts of an evaluation set: pass --eval-set DIR (see `cot-icl data save-eval`) or "
+            "--generate-eval-set to generate it from the run's args.json"
         )
     return load_target(model_base_dir, checkpoint, eval_set=eval_set, n_eval_tasks=n_eval_tasks)
 
