@@ -86,3 +86,42 @@ def test_missing_run_is_reported_by_its_command(capsys):
     with pytest.raises(SystemExit):
         main(["eval"])
     assert "RUN" in capsys.readouterr().err
+
+
+# (command line, the flag, the allowed range the error states): counts that make no sense.
+NONSENSE_COUNTS = [
+    (["eval", "run", "--n-eval-tasks", "0"], "--n-eval-tasks", "an int >= 1"),
+    (["eval", "run", "--n_eval_tasks", "-1"], "--n-eval-tasks", "an int >= 1"),
+    (["eval", "run", "--n-samples", "0"], "--n-samples", "an int >= 1"),
+    (["eval", "run", "--max-prompts", "-1"], "--max-prompts", "an int >= 0"),
+    (["eval", "run", "--batch-size", "0"], "--batch-size", "an int >= 1"),
+    (["eval", "run", "--temperature", "-0.5"], "--temperature", "a number >= 0"),
+    (["verify", "run", "--n-samples", "-2"], "--n-samples", "an int >= 1"),
+    (["scale", "run", "--out", "d", "--n", "1,0,4"], "--n", "an int >= 1"),
+    (["attention", "run", "--n-prompts", "0"], "--n-prompts", "an int >= 1"),
+    (["report", "run", "--n-prompts", "-5"], "--n-prompts", "an int >= 1"),
+    (["data", "export", "--format", "hf", "--out", "{tmp}", "--n", "0"], "--n", "an int >= 1"),
+    (["symbolic", "eval", "m", "--n-eval-tasks", "0"], "--n-eval-tasks", "an int >= 1"),
+    (["symbolic", "eval", "m", "--kv-cache-mib", "-64"], "--kv-cache-mib", "an int >= 1"),
+]
+
+
+@pytest.mark.parametrize(
+    "argv, flag, allowed", NONSENSE_COUNTS, ids=[" ".join(c[0][:1] + c[0][-2:]) for c in NONSENSE_COUNTS]
+)
+def test_a_count_that_makes_no_sense_is_refused_naming_the_flag_and_range(
+    capsys, tmp_path, commands, argv, flag, allowed
+):
+    with pytest.raises(SystemExit) as exit_info:
+        main([a.replace("{tmp}", str(tmp_path / "out")) for a in argv])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: must be {allowed}; got" in err, err
+    # One place: every numeric flag of every command takes a bounded type, never a bare int or float.
+    bare = [
+        f"cot-icl {name} {action.option_strings[0]}"
+        for name, parser in commands.items()
+        for action in parser._actions
+        if action.type in (int, float)
+    ]
+    assert not bare, bare

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tokenized_cot_icl.foundation.command_line import add_checkpoint_argument
+from tokenized_cot_icl.foundation.command_line import add_checkpoint_argument, non_negative_int, positive_int
 from tokenized_cot_icl.foundation.overrides import add_args_options, args_from_namespace
 
 
@@ -128,9 +128,9 @@ def _add_model_options(parser: argparse.ArgumentParser, all_checkpoints: bool = 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("coverage", help="TokenCoverage over vocab size x activation (table, CSV, PNG)")
     add_args_options(p)
-    p.add_argument("--vocab-sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024], help="sweep axis")
+    p.add_argument("--vocab-sizes", type=positive_int, nargs="+", default=[64, 128, 256, 512, 1024], help="sweep axis")
     p.add_argument("--activations", nargs="+", default=["identity", "relu", "leaky_relu", "silu"], help="sweep axis")
-    p.add_argument("--n-prompts", type=int, default=1000, help="prompts per cell")
+    p.add_argument("--n-prompts", type=positive_int, default=1000, help="prompts per cell")
     p.add_argument("--split", choices=["train", "eval"], default="train", help="which split's prompts")
     p.add_argument("--eval-set", metavar="DIR", help="statistics of a saved evaluation set instead of a sweep")
     p.add_argument("--out", default="analysis_out/coverage", help="output directory")
@@ -139,11 +139,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("attention", help="attention-to-DAG recovery of a checkpoint on evaluation prompts")
     _add_model_options(p)
     p.add_argument("--eval-set", metavar="DIR", help="saved evaluation set (default: the run's, else generated)")
-    p.add_argument("--n-prompts", type=int, default=64, help="evaluation prompts scored")
-    p.add_argument("--batch-size", type=int, default=16, help="prompts per forward pass")
+    p.add_argument("--n-prompts", type=positive_int, default=64, help="evaluation prompts scored")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="prompts per forward pass")
     p.add_argument("--json", metavar="FILE", help="write the metrics as JSON")
     p.add_argument("--heatmap", metavar="PNG", help="write the attention map of one prompt")
-    p.add_argument("--prompt", type=int, default=0, help="which prompt the heat map shows")
+    p.add_argument("--prompt", type=non_negative_int, default=0, help="which prompt the heat map shows")
     p.set_defaults(func=_attention)
 
     p = subparsers.add_parser("alignment", help="subspace overlap of the generator's E and the model's embeddings")
@@ -161,7 +161,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", help="a run's figures and REPORT.md in <run>/analysis/")
     p.add_argument("run_dir", metavar="RUN", help="a training run directory")
     add_checkpoint_argument(p)
-    p.add_argument("--n-prompts", type=int, default=64, help="evaluation prompts for attention recovery")
+    p.add_argument("--n-prompts", type=positive_int, default=64, help="evaluation prompts for attention recovery")
     p.add_argument("--eval-set", metavar="DIR", help="saved evaluation set (default: the run's own)")
     p.add_argument("--no-checkpoints", action="store_true", help="skip the scan over checkpoints/<step>/")
     p.set_defaults(func=_report)

@@ -7,6 +7,7 @@ import json
 
 from tokenized_cot_icl.cli.training import add_card_options
 from tokenized_cot_icl.data.export import EXPORT_FORMATS
+from tokenized_cot_icl.foundation.command_line import non_negative_int, positive_int
 from tokenized_cot_icl.foundation.overrides import add_args_options, args_from_namespace
 
 
@@ -65,14 +66,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     show = sub.add_parser("show", help="print one item and statistics of a configuration")
     add_args_options(show)
-    show.add_argument("--index", type=int, default=0, help="item index (default 0)")
+    show.add_argument("--index", type=non_negative_int, default=0, help="item index (default 0)")
     show.add_argument("--split", choices=["train", "eval"], default="train")
-    show.add_argument("--n-stats", type=int, default=1000, help="prompts to compute statistics over (0: none)")
+    show.add_argument(
+        "--n-stats", type=non_negative_int, default=1000, help="prompts to compute statistics over (0: none)"
+    )
     show.set_defaults(func=_show)
 
     stats = sub.add_parser("stats", help="TokenCoverage and example counts of a configuration or saved set")
     add_args_options(stats)
-    stats.add_argument("--n", type=int, default=1000, help="number of prompts (default 1000)")
+    stats.add_argument("--n", type=positive_int, default=1000, help="number of prompts (default 1000)")
     stats.add_argument("--split", choices=["train", "eval"], default="train")
     stats.add_argument("--eval-set", metavar="DIR", help="a saved evaluation set instead of a configuration")
     stats.set_defaults(func=_stats)
@@ -86,9 +89,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     add_card_options(export, key_required=False)
     add_args_options(export)
     export.add_argument("--split", choices=["train", "eval"], default="train")
-    export.add_argument("--n", type=int, default=None, help="number of prompts (default: the whole split)")
+    export.add_argument("--n", type=positive_int, default=None, help="number of prompts (default: the whole split)")
     export.add_argument("--format", choices=EXPORT_FORMATS, required=True, help="hf (save_to_disk) or parquet")
     export.add_argument("--out", required=True, metavar="DIR", help="directory to write (new or empty)")
-    export.add_argument("--chunk-size", type=int, default=512, help="prompts generated and written at a time")
+    export.add_argument("--chunk-size", type=positive_int, default=512, help="prompts generated and written at a time")
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     export.set_defaults(func=_export)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import argparse
 
+from tokenized_cot_icl.foundation.command_line import positive_float, positive_int
+
 
 def add_training_options(parser: argparse.ArgumentParser, runs_root: str = "runs") -> argparse.ArgumentParser:
     """The training options ``cot-icl reproduce`` and ``scripts/reproduce.py`` share (all but ``--cards``)."""
     parser.add_argument("--runs-root", default=runs_root, help="card X's runs go to RUNS_ROOT/X/")
-    parser.add_argument("--nproc", type=int, default=1, help="processes per training run (torchrun)")
-    parser.add_argument("--jobs", type=int, default=None, help="runs trained at once (default: cores / nproc)")
+    parser.add_argument("--nproc", type=positive_int, default=1, help="processes per training run (torchrun)")
+    parser.add_argument("--jobs", type=positive_int, default=None, help="runs trained at once (default: cores / nproc)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="math threads per process (default: cores / (jobs * nproc))"
+        "--threads", type=positive_int, default=None, help="math threads per process (default: cores / (jobs * nproc))"
     )
     parser.add_argument(
-        "--budget-minutes", type=float, default=None, metavar="MIN",
+        "--budget-minutes", type=positive_float, default=None, metavar="MIN",
         help="stop starting new runs once MIN minutes of training wall time are spent (finished runs count)",
     )  # fmt: skip
     return parser

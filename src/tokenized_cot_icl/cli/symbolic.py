@@ -10,6 +10,8 @@ from tokenized_cot_icl.foundation.command_line import (
     add_eval_card_argument,
     add_training_card_arguments,
     engine_from_namespace,
+    non_negative_int,
+    positive_int,
 )
 from tokenized_cot_icl.foundation.symbolic_config import SYMBOLIC_CARD_DIR, SymbolicArgs
 
@@ -140,7 +142,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     show = sub.add_parser("show", help="print one rendered symbolic prompt and its answer")
     add_symbolic_config_options(show)
-    show.add_argument("--index", type=int, default=0, help="prompt index (default 0)")
+    show.add_argument("--index", type=non_negative_int, default=0, help="prompt index (default 0)")
     show.add_argument("--split", choices=["train", "eval"], default="train")
     show.add_argument("--tokenizer", metavar="DIR", help="render through this tokenizer's chat template")
     show.set_defaults(func=_show)
@@ -148,11 +150,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     export = sub.add_parser("export", help="write a split as a datasets DatasetDict (hf) or Parquet files")
     add_symbolic_config_options(export)
     export.add_argument("--split", choices=["train", "eval"], default="train")
-    export.add_argument("--n", type=int, default=None, help="number of prompts (default: the whole split)")
+    export.add_argument("--n", type=positive_int, default=None, help="number of prompts (default: the whole split)")
     export.add_argument("--format", choices=EXPORT_FORMATS, required=True, help="hf (save_to_disk) or parquet")
     export.add_argument("--out", required=True, metavar="DIR", help="directory to write (new or empty)")
     export.add_argument("--tokenizer", metavar="DIR", help="render the text column with this chat template")
-    export.add_argument("--chunk-size", type=int, default=512, help="prompts generated and written at a time")
+    export.add_argument("--chunk-size", type=positive_int, default=512, help="prompts generated and written at a time")
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     export.set_defaults(func=_export)
 
@@ -167,7 +169,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     add_backend_argument(ev)
     add_symbolic_config_options(ev)
     ev.add_argument("--split", choices=["train", "eval"], default="eval", help="which split's prompts")
-    ev.add_argument("--n-eval-tasks", type=int, default=None, help="number of evaluation prompts")
+    ev.add_argument("--n-eval-tasks", type=positive_int, default=None, help="number of evaluation prompts")
     add_eval_card_argument(ev, legacy_alias=False)
     add_option_arguments(ev)
     add_engine_arguments(ev)

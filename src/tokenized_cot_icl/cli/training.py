@@ -10,7 +10,7 @@ import sys
 import time
 
 from tokenized_cot_icl.foundation import task_cards as tc
-from tokenized_cot_icl.foundation.command_line import add_training_card_arguments
+from tokenized_cot_icl.foundation.command_line import add_training_card_arguments, non_negative_int, positive_int
 from tokenized_cot_icl.foundation.config import Args
 
 QUICKSTART_CARD = "quickstart"
@@ -174,8 +174,8 @@ def add_commands(subparsers) -> None:
     quick = subparsers.add_parser(
         "quickstart", help="train the quickstart card with torchrun (2 CPU processes), then print the answer accuracy"
     )
-    quick.add_argument("--task-card-key", type=int, default=0, help="0: CoT prompts, 1: standard")
-    quick.add_argument("--nproc", type=int, default=2, help="torchrun processes")
+    quick.add_argument("--task-card-key", type=non_negative_int, default=0, help="0: CoT prompts, 1: standard")
+    quick.add_argument("--nproc", type=positive_int, default=2, help="torchrun processes")
     quick.add_argument("--output-base-dir", default=None, help="override Args.output_base_dir")
     quick.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE", help="override one Args field"

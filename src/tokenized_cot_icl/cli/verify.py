@@ -14,17 +14,14 @@ from tokenized_cot_icl.foundation.command_line import (
     add_eval_card_argument,
     add_run_argument,
     engine_from_namespace,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    positive_ints,
 )
 
 # Sampling methods compare distinct samples; at the other commands' greedy default they would all agree.
 SCALE_TEMPERATURE = 1.0
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(p) for p in text.replace(" ", "").split(",") if p]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated ints such as 1,2,4,8; got {text!r}") from None
 
 
 def _names(text: str) -> list[str]:
@@ -35,14 +32,14 @@ def _common(parser: argparse.ArgumentParser, backends: tuple[str, ...]) -> None:
     add_run_argument(parser)
     add_checkpoint_argument(parser)
     add_backend_argument(parser, choices=backends)
-    parser.add_argument("--max-prompts", type=int, default=0, help="only the first N prompts (0: all)")
+    parser.add_argument("--max-prompts", type=non_negative_int, default=0, help="only the first N prompts (0: all)")
     parser.add_argument(
         "--eval-set", default=None, metavar="DIR", help="a saved evaluation set (default: the run's own)"
     )
     parser.add_argument(
         "--generate-eval-set", action="store_true", help="the run saved none: generate it from args.json"
     )
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed")
     add_engine_arguments(parser)
 
 
@@ -184,8 +181,8 @@ def add_commands(subparsers) -> None:
     verify.add_argument(
         "--force", choices=("none", "think", "answer"), default="none", help="append the think or answer token"
     )
-    verify.add_argument("--n-samples", type=int, default=1, help="samples per prompt (each is verified)")
-    verify.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0: greedy)")
+    verify.add_argument("--n-samples", type=positive_int, default=1, help="samples per prompt (each is verified)")
+    verify.add_argument("--temperature", type=non_negative_float, default=0.0, help="sampling temperature (0: greedy)")
     verify.add_argument(
         "--output-dir", default=None, metavar="DIR", help="where results go (default: RUN/eval_results)"
     )
@@ -201,13 +198,13 @@ def add_commands(subparsers) -> None:
     )
     _common(scale, ("transformers", "vllm"))
     scale.add_argument("--methods", type=_names, default=None, help="comma-separated method names")
-    scale.add_argument("--n", type=_ints, default=None, help="comma-separated N values, e.g. 1,2,4,8")
+    scale.add_argument("--n", type=positive_ints, default=None, help="comma-separated N values, e.g. 1,2,4,8")
     scale.add_argument(
-        "--temperature", type=float, default=None,
+        "--temperature", type=non_negative_float, default=None,
         help=f"sampling temperature (default {SCALE_TEMPERATURE}, not the other commands' 0: sampling methods "
         "need distinct samples, and greedy samples are all the same)",
     )  # fmt: skip
-    scale.add_argument("--expansion", type=int, default=None, help="candidates per beam (default: the width)")
+    scale.add_argument("--expansion", type=positive_int, default=None, help="candidates per beam (default: the width)")
     add_eval_card_argument(scale, what="methods and n (a [scale] table)")
     scale.add_argument("--out", required=True, metavar="DIR", help="where scaling.json and scaling.png go")
     scale.set_defaults(func=_scale)

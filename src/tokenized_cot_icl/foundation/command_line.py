@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, Optional
@@ -22,6 +23,39 @@ BACKEND_NAMES = ("transformers", "vllm", "sglang")
 DEFAULT_BACKEND = "transformers"
 DTYPES = ("float32", "bfloat16", "float16")
 _PARSER_ATTR = "_command_parser"  # the innermost parser that read the command line
+
+
+def _bounded(convert: type, low: float, strict: bool, words: str):
+    """An argparse type: a finite number above ``low`` (``strict``) or at least it; argparse puts
+    the flag in front of the message, so the error names the flag and the allowed range."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {words}; got {text!r}") from None
+        if not math.isfinite(value) or (value <= low if strict else value < low):
+            raise argparse.ArgumentTypeError(f"must be {words}; got {text}")
+        return value
+
+    parse.__name__ = words
+    return parse
+
+
+# Every count flag takes one of these types: 0 or a negative count is refused while parsing,
+# before anything runs (tests check that no flag takes a bare int or float).
+positive_int = _bounded(int, 0, True, "an int >= 1")
+non_negative_int = _bounded(int, 0, False, "an int >= 0")
+positive_float = _bounded(float, 0.0, True, "a number > 0")
+non_negative_float = _bounded(float, 0.0, False, "a number >= 0")
+
+
+def positive_ints(text: str) -> list[int]:
+    """An argparse type: comma-separated ints >= 1 such as ``1,2,4,8``."""
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected comma-separated ints >= 1 such as 1,2,4,8; got nothing")
+    return [positive_int(p) for p in parts]
 
 
 def hyphenate(option: str) -> str:
@@ -160,9 +194,11 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     eng = parser.add_argument_group("engine")
     eng.add_argument("--dtype", default="float32", choices=DTYPES, help="model dtype in the engine")
     eng.add_argument("--device", default="auto", help="transformers/sglang device: auto, cpu or cuda")
-    eng.add_argument("--batch-size", type=int, default=64, help="transformers backend batch size")
-    eng.add_argument("--kv-cache-mib", type=int, default=512, help="KV cache size for engines on CPU")
-    eng.add_argument("--max-model-len", type=int, default=0, help="engine context length (0: from the prompts)")
+    eng.add_argument("--batch-size", type=positive_int, default=64, help="transformers backend batch size")
+    eng.add_argument("--kv-cache-mib", type=positive_int, default=512, help="KV cache size for engines on CPU")
+    eng.add_argument(
+        "--max-model-len", type=non_negative_int, default=0, help="engine context length (0: from the prompts)"
+    )
 
 
 def engine_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
@@ -176,7 +212,7 @@ def add_training_card_arguments(parser: argparse.ArgumentParser, *, key_required
     """The training (task) card and its key: ``--task-card NAME|PATH --task-card-key KEY``."""
     parser.add_argument("--task-card", default=None, metavar="NAME|PATH", help=help_card)
     parser.add_argument(
-        "--task-card-key", type=int, default=None if key_required else 0, required=key_required, metavar="KEY",
+        "--task-card-key", type=non_negative_int, default=None if key_required else 0, required=key_required, metavar="KEY",
         help="index into the card's expanded grid (see `cot-icl cards list --task-card NAME`)",
     )  # fmt: skip
 

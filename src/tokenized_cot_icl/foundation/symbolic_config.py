@@ -16,6 +16,7 @@ from typing import Any, Optional
 from tokenized_cot_icl.foundation.config import IntOrChoices, JsonConfig, ShapeChoices
 from tokenized_cot_icl.foundation.field_docs import documented
 from tokenized_cot_icl.foundation.registries import DAG_STRATEGIES, RECIPES, SYMBOLIC_FORMATS
+from tokenized_cot_icl.foundation.sizes import check_sizes, symbolic_estimates
 from tokenized_cot_icl.foundation.types import coerce_fields
 from tokenized_cot_icl.foundation.validation import validate_recipe
 
@@ -88,6 +89,7 @@ def stated_rules() -> dict[str, str]:
     rules = {name: f">= {low}" for name, low in _AT_LEAST.items()}
     rules |= {name: "> 0 (an int, or a list of them)" for name in _SHAPE_FIELDS}
     rules["n_parents"] += "; <= n_inputs when both are ints (tuple choices cap M at N)"
+    rules["word_length"] += "; one prompt's letters and text fit in the machine's memory"
     rules["char_offset"] = "any int (letters shift modulo 26)"
     rules["cot_example_prob_recipe_info"] = "a dict whose type is one of these, or None; needs enable_cot=True"
     return rules
@@ -125,3 +127,4 @@ def validate_symbolic(args: SymbolicArgs) -> None:
                 "enable_cot=False contradicts cot_example_prob_recipe_info (the recipe sets each example's "
                 "CoT probability); drop one of them"
             )
+    check_sizes(symbolic_estimates(args))

@@ -22,6 +22,7 @@ from tokenized_cot_icl.foundation.registries import (
     PROMPT_STRATEGIES,
     RECIPES,
 )
+from tokenized_cot_icl.foundation.sizes import args_estimates, check_sizes
 from tokenized_cot_icl.foundation.vocab import NUM_RESERVED
 
 if TYPE_CHECKING:
@@ -40,6 +41,12 @@ POSITIVE = (
     *("batch_size", "lr", "num_epochs", "log_every_n_steps", "checkpoint_every_n_steps"),
     *("eval_every_n_steps", "n_eval_tasks", "eval_batch_size", "keep_last_n_checkpoints"),
 )
+# Fields whose tables (foundation.sizes) are bounded by the machine's memory at construction.
+SIZED_FIELDS = (
+    *("vocab_size", "n_dims", "H_num_layers", "num_unique_H", "hidden_size", "num_hidden_layers"),
+    *("intermediate_size", "batch_size", "eval_batch_size", "n_tasks", "n_eval_tasks"),
+)
+FITS_MEMORY = "the tables it implies fit in the machine's memory"
 NON_NEGATIVE = (
     "weight_decay",
     "warmup_steps",
@@ -111,6 +118,8 @@ def stated_rules() -> dict[str, str]:
     rules["cot_example_prob_recipe_info"] = (
         "a dict whose type is one of these, with hybrid_special_token only; else None"
     )
+    for name in SIZED_FIELDS:
+        rules[name] += f"; {FITS_MEMORY}"
     rules["output_base_dir"] = "a non-empty path"
     rules["run_name"] = "a plain directory name, or None"
     return rules
@@ -123,6 +132,7 @@ def validate(args: Args) -> None:
     _check_prompts(args)
     _check_model(args)
     _check_locations(args)
+    check_sizes(args_estimates(args, positions_needed(args)))
 
 
 def _check_names(args: Args) -> None:
