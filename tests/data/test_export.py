@@ -120,17 +120,21 @@ def test_mismatches_are_refused_with_the_field_named(tmp_path):
 
 def test_output_directory_rules(tmp_path):
     export_dataset(token_source(ARGS, "train", 2), tmp_path / "x", "hf", progress=False)
-    with pytest.raises(ValueError, match="not empty.*--overwrite replaces an earlier export"):
+    with pytest.raises(
+        ValueError, match=r"x: --out holds an earlier export; .*\(--overwrite replaces an earlier export\)"
+    ):
         export_dataset(token_source(ARGS, "train", 2), tmp_path / "x", "parquet", progress=False)
     export_dataset(token_source(ARGS, "train", 3), tmp_path / "x", "parquet", overwrite=True, progress=False)
     assert read_export_meta(tmp_path / "x")["n_rows"] == 3 and not (tmp_path / "x" / "dataset_dict.json").exists()
     (tmp_path / "x" / "notes.txt").write_text("mine")  # not the export's: --overwrite must not delete it
-    with pytest.raises(ValueError, match="not empty; choose a new directory$"):
+    with pytest.raises(
+        ValueError, match=r"x: --out is not empty \(it holds cot_icl_export.json, notes.txt, train-00000"
+    ):
         export_dataset(token_source(ARGS, "train", 2), tmp_path / "x", "hf", overwrite=True, progress=False)
     assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
     (tmp_path / "y").mkdir()
     (tmp_path / "y" / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match="not empty; choose a new directory$"):
+    with pytest.raises(ValueError, match=r"y: --out is not empty \(it holds notes.txt\) and is not an export"):
         export_dataset(token_source(ARGS, "train", 2), tmp_path / "y", "hf", overwrite=True, progress=False)
     with pytest.raises(ValueError, match="--n 41 exceeds the train split's 40 prompts; raise n_tasks"):
         token_source(ARGS, "train", 41)

@@ -1,8 +1,10 @@
 """Bad configurations fail at ``Args(...)`` naming the field and what is allowed."""
 
+import json
+
 import pytest
 
-from tests.helpers import README_ARGS
+from tests.helpers import README_ARGS, tiny_args
 from tokenized_cot_icl.foundation.config import Args
 
 HYBRID = dict(prompt_strategy="hybrid_special_token", enable_special_tokens=True)
@@ -50,7 +52,7 @@ HYBRID = dict(prompt_strategy="hybrid_special_token", enable_special_tokens=True
         (dict(precision="fp8"), "precision", "bf16"),
         (dict(hidden_size=100, num_attention_heads=3), "hidden_size", "divisible"),
         (dict(lr=0), "lr", "positive"),
-        (dict(run_name="a/b"), "run_name", "plain directory name"),
+        (dict(run_name="a/b"), "run_name", "one directory name"),
     ],
 )
 def test_bad_configuration_names_field_and_allowed_values(kwargs, field, allowed):
@@ -79,3 +81,45 @@ def test_throughput_fields_are_checked_and_written_only_when_set():
         Args(data_device="gpu")
     with pytest.raises(ValueError, match="compile_model must be true or false"):
         Args(compile_model="yes")
+
+
+# Names that would put a run directory elsewhere than output_base_dir/<name>, or not be one name.
+BAD_RUN_NAMES = ["a\nb", "../escaped", "{tmp}/absolute", "..", "x/y", "a\\b"]
+
+
+def _train_cli(tmp_path, capsys, name: str, route: str) -> str:
+    from tokenized_cot_icl.cli import main
+
+    args = tiny_args(output_base_dir=str(tmp_path / "runs"), num_epochs=1, batch_size=8, eval_batch_size=8)
+    fields = args.to_dict()
+    if route == "card":
+        fields["run_name"] = name
+    card = tmp_path / "card.toml"
+    card.write_text("[base]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items() if v is not None))
+    extra = {"flag": ["--run-name", name], "set": ["--set", f"run_name={json.dumps(name)}"], "card": []}[route]
+    assert main(["train", "--task-card", str(card), *extra]) == 2
+    return capsys.readouterr().err
+
+
+def _train_api(tmp_path, name: str, route: str) -> str:
+    from tokenized_cot_icl.foundation.run_dir import RunDir
+    from tokenized_cot_icl.training.trainer import Trainer
+
+    args = tiny_args(output_base_dir=str(tmp_path / "runs"), num_epochs=1, batch_size=8, eval_batch_size=8)
+    with pytest.raises(ValueError) as err:
+        {"Trainer": lambda: Trainer(args, run_name=name).train(), "RunDir.for_args": lambda: RunDir.for_args(args, name),
+         "Args": lambda: args.replace(run_name=name)}[route]()  # fmt: skip
+    return str(err.value)
+
+
+@pytest.mark.parametrize("route", ["flag", "set", "card", "Trainer", "RunDir.for_args", "Args"])
+def test_every_route_to_a_run_directory_checks_its_name_with_one_rule(route, tmp_path, capsys):
+    for name in [n.format(tmp=tmp_path) for n in BAD_RUN_NAMES]:
+        if route in ("flag", "set", "card"):
+            message = _train_cli(tmp_path, capsys, name, route)
+        else:
+            message = _train_api(tmp_path, name, route)
+        field = "--run-name" if route == "flag" else "run_name"
+        assert f"{field} must be one directory name: printable characters, no '/' or backslash" in message
+        assert repr(name) in message
+        assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["card.toml"])  # nothing written anywhere

@@ -60,12 +60,15 @@ def run_train_command(namespace: argparse.Namespace) -> int:
     """Selects the card entry, trains it, and turns configuration errors into one clear line."""
     from tokenized_cot_icl.foundation.errors import error_line
     from tokenized_cot_icl.foundation.run_dir import default_run_name
+    from tokenized_cot_icl.foundation.validation import check_path_name
     from tokenized_cot_icl.training.checkpoint import CheckpointError
     from tokenized_cot_icl.training.distributed import shutdown
     from tokenized_cot_icl.training.trainer import Trainer
 
     trainer = None
     try:
+        if namespace.run_name is not None:  # the same check as --set run_name=..., before any work
+            check_path_name(namespace.run_name, "--run-name")
         args, card_name = select(namespace.task_card, namespace.task_card_key)
         args = apply_overrides(args, namespace)
         run_name = namespace.run_name or default_run_name(args, card_name, namespace.task_card_key)

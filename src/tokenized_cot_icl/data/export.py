@@ -12,6 +12,12 @@ the data itself: the ``description`` of the ``datasets`` info, and the ``cot_icl
 Parquet file's schema metadata. Loading back (:func:`load_export`) refuses an export whose
 versions or config differ from what the caller asks for, naming the differing fields.
 
+An export is written into a staging directory beside ``DIR`` and then put in place atomically
+(foundation.ownership): ``--overwrite`` replaces an earlier export only once the new one is
+complete, so a killed export leaves the previous one whole; the next export names and removes
+what the killed one left. ``--overwrite`` replaces only a directory that holds an export and
+nothing else; any other non-empty ``DIR`` is refused, naming what it holds.
+
 ``pyarrow`` and ``datasets`` are the ``export`` extra and are imported only here.
 """
 
@@ -20,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +34,15 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from tokenized_cot_icl.foundation.io import write_json
+from tokenized_cot_icl.foundation.io import naming_path, write_json
+from tokenized_cot_icl.foundation.ownership import (
+    STAGING_MARKER,
+    OverwriteRefusedError,
+    describe_entries,
+    recover,
+    replace_directory,
+    staging_dir,
+)
 
 EXPORT_FORMATS = ("hf", "parquet")
 EXPORT_FORMAT_VERSION = 1
@@ -101,25 +115,32 @@ def _batches(source: ExportSource, chunk_size: int, progress: bool) -> Iterator[
 
 
 def _export_owned(path: Path) -> bool:
-    """Whether ``path`` is something an export writes (what --overwrite may delete)."""
-    return path.name in (META_FILE, "dataset_dict.json", "train", "eval") or path.suffix == ".parquet"
+    """Whether ``path`` is something an export writes (what --overwrite may replace)."""
+    names = (META_FILE, "dataset_dict.json", "train", "eval", STAGING_MARKER)
+    return path.name in names or path.suffix == ".parquet"
 
 
-def _prepare_directory(out: Path, overwrite: bool) -> None:
+def is_export(directory: Path) -> bool:
+    """A complete export and nothing else: what ``--overwrite`` may replace."""
+    return (directory / META_FILE).is_file() and all(_export_owned(e) for e in directory.iterdir())
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuses, before any work, an ``out`` the export may not replace (module docstring)."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a directory")
-    entries = list(out.iterdir()) if out.is_dir() else []
-    if entries:
-        earlier_export = (out / META_FILE).is_file() and all(_export_owned(e) for e in entries)
-        if not (overwrite and earlier_export):
-            hint = " (--overwrite replaces an earlier export)" if earlier_export else ""
-            raise ValueError(f"--out {out}: directory is not empty; choose a new directory{hint}")
-        for entry in entries:
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+        raise OverwriteRefusedError(out, "--out exists and is not a directory; choose a new directory")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if is_export(out):
+        if not overwrite:
+            reason = "--out holds an earlier export; choose a new directory (--overwrite replaces an earlier export)"
+            raise OverwriteRefusedError(out, reason)
+        return
+    reason = f"--out is not empty (it holds {describe_entries(out)}) and is not an export; choose a new directory"
+    # Before exports were staged beside DIR, a killed one left its temporary folder inside it.
+    for leftover in sorted(p.name for p in out.iterdir() if p.name.startswith(".tmp-export-")):
+        reason += f"; {leftover} is what an export killed by an earlier version left: remove it"
+    raise OverwriteRefusedError(out, reason)
 
 
 def export_dataset(
@@ -137,19 +158,38 @@ def export_dataset(
         raise ValueError(f"--format must be one of {list(EXPORT_FORMATS)}; got {fmt!r}")
     if chunk_size < 1 or rows_per_file < 1:
         raise ValueError(f"chunk_size and rows_per_file must be >= 1; got {chunk_size}, {rows_per_file}")
-    out = Path(out)
-    _prepare_directory(out, overwrite)
+    out = Path(os.path.abspath(Path(out).expanduser()))  # "." and "a/.." have a name and a parent
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for note in recover(out, is_export):
+        print(f"note: {note}", file=sys.stderr, flush=True)
+    _check_out(out, overwrite)
     meta = source.metadata(fmt)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".tmp-export-") as tmp:
-        batches = _batches(source, chunk_size, progress)
-        if fmt == "parquet":
-            written = _write_parquet(source, batches, Path(tmp), meta, rows_per_file)
-        else:
-            written = _write_hf(source, batches, Path(tmp), meta)
-        for path in written:
-            os.replace(path, out / path.name)
-    write_json(out / META_FILE, meta)  # last: an export without it is incomplete
+    stage = staging_dir(out)
+    try:
+        with naming_path(out):  # the files being written are in the staging directory; the user named out
+            _write_export(source, fmt, stage, meta, chunk_size, rows_per_file, progress)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)  # a kill -9 cannot get here: the next export removes it
+        raise
+    replace_directory(stage, out, is_export)
     return out
+
+
+def _write_export(
+    source: ExportSource, fmt: str, stage: Path, meta: dict, chunk_size: int, rows_per_file: int, progress: bool
+) -> None:
+    """The export's files into ``stage`` (Arrow's own temporary files in a scratch folder), the metadata last."""
+    scratch = stage / ".scratch"
+    scratch.mkdir()
+    batches = _batches(source, chunk_size, progress)
+    if fmt == "parquet":
+        written = _write_parquet(source, batches, scratch, meta, rows_per_file)
+    else:
+        written = _write_hf(source, batches, scratch, meta)
+    for path in written:
+        os.replace(path, stage / path.name)
+    shutil.rmtree(scratch)
+    write_json(stage / META_FILE, meta)  # last: an export without it is incomplete
 
 
 def _write_parquet(source: ExportSource, batches, tmp: Path, meta: dict, rows_per_file: int) -> list[Path]:

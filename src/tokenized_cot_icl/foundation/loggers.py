@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tokenized_cot_icl.foundation.io import truncate_jsonl
+from tokenized_cot_icl.foundation.io import naming_path, truncate_jsonl, write_text
 from tokenized_cot_icl.foundation.metric_logger import MetricLogger, MultiLogger
 from tokenized_cot_icl.foundation.registries import METRIC_LOGGERS
 
@@ -54,13 +54,13 @@ class JsonlLogger(MetricLogger):
         if resumed and self.path.exists():
             self._truncate_after(resume_step)
         elif not resumed:
-            self.path.write_text("")
+            write_text(self.path, "")
 
     def _truncate_after(self, step: int) -> None:
         truncate_jsonl(self.path, step)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
-        with open(self.path, "a") as handle:
+        with naming_path(self.path), open(self.path, "a") as handle:
             handle.write(json.dumps({"step": step, **metrics}) + "\n")
             handle.flush()
 

@@ -18,6 +18,12 @@ into place. A directory without it is never loaded. The one exception is a ``fin
 from before markers existed (it was always renamed into place whole): with ``config.json`` and
 no manifest it is accepted, so older runs still evaluate.
 
+**Ownership** (foundation.ownership): training writes only into a directory that is new, empty or
+a run (its ``args.json`` is the marker); :meth:`RunDir.claim` refuses any other, naming what it
+holds, and :meth:`RunDir.check_restart` refuses to start from step 0 over the results of a
+finished run whose checkpoints are gone. ``args.json`` is written atomically; an empty one (what a
+full disk left before it was) in a directory holding nothing else is cleared with a note.
+
 **Intactness**: a complete directory also holds ``MANIFEST.json`` (foundation.manifest), the size
 and SHA-256 of each file, written before the marker. :meth:`RunDir.verify_model` checks it before
 anything is loaded; a damaged file stops the load with its name and the newest intact checkpoint.
@@ -33,8 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from tokenized_cot_icl.foundation.config import Args
-from tokenized_cot_icl.foundation.io import ensure_writable_dir, read_jsonl
+from tokenized_cot_icl.foundation.io import ensure_writable_dir, read_jsonl, write_text
 from tokenized_cot_icl.foundation.manifest import MANIFEST_FILE, DamagedFileError, verify_directory
+from tokenized_cot_icl.foundation.ownership import OverwriteRefusedError, describe_entries
+from tokenized_cot_icl.foundation.validation import check_path_name
 
 __all__ = ["COMPLETE_MARKER", "FINAL", "RunDir", "config_hash", "default_run_name", "is_complete", "model_dir_from"]
 
@@ -61,9 +69,9 @@ def default_run_name(args: Args, card: str | None = None, key: int | None = None
     """``args.run_name``, else ``<card>-<key>-<hash>`` (or ``<model>-<hash>``): the same command
     always maps to the same directory (so re-running it resumes) and a changed config never does."""
     if args.run_name:
-        return args.run_name
+        return check_path_name(args.run_name, "run_name")
     prefix = f"{Path(card).stem}-{key}" if card is not None and key is not None else args.model_type
-    return f"{prefix}-{config_hash(args)}"
+    return check_path_name(f"{prefix}-{config_hash(args)}", "run name")
 
 
 def is_complete(model_dir: str | os.PathLike) -> bool:
@@ -95,7 +103,8 @@ class RunDir:
 
     @classmethod
     def for_args(cls, args: Args, run_name: str) -> RunDir:
-        return cls(Path(args.output_base_dir) / run_name)
+        """``output_base_dir/<run_name>``; a run name that is not one directory name is refused."""
+        return cls(Path(args.output_base_dir) / check_path_name(run_name, "run_name"))
 
     @classmethod
     def containing(cls, path: str | os.PathLike) -> RunDir:
@@ -174,6 +183,60 @@ class RunDir:
         except json.JSONDecodeError as err:
             raise ValueError(f"{self.args_path}: not valid JSON ({err})") from None
 
+    def claim(self) -> str | None:
+        """Proves training may write here before anything is written (module docstring, Ownership).
+
+        Allowed: no directory yet, an empty one, a run (``args.json``: :meth:`write_or_check_args`
+        compares it), or what a start cut short before ``args.json`` leaves (``run.lock``,
+        ``args.json.tmp``, an empty ``args.json``, which is cleared: the note says so). Anything
+        else raises :class:`OverwriteRefusedError` naming the directory and what it holds.
+        """
+        if not self.path.exists():
+            return None
+        if not self.path.is_dir():
+            raise OverwriteRefusedError(
+                self.path, "exists and is not a directory; choose another run_name or output_base_dir"
+            )
+        args_path = self.args_path
+        if args_path.is_file() and args_path.stat().st_size > 0:
+            return None
+        cut_short = (self.LOCK_FILE, self.ARGS_FILE, self.ARGS_FILE + ".tmp")
+        others = [p for p in self.path.iterdir() if p.name not in cut_short and not p.name.startswith(".write-test-")]
+        if not others:
+            if args_path.is_file():
+                args_path.unlink()
+                return f"removed the empty {args_path} left by a start cut short (e.g. by a full disk)"
+            return None
+        if args_path.is_file():
+            raise OverwriteRefusedError(args_path, (
+                f"is empty (its write was cut short, e.g. by a full disk) while the directory holds "
+                f"{describe_entries(self.path)}: which configuration made them is unknown. "
+                f"Put back the args.json of that run, or remove {self.path} to start over"
+            ))  # fmt: skip
+        raise OverwriteRefusedError(self.path, (
+            f"exists and is not a training run (no {self.ARGS_FILE}); it holds {describe_entries(self.path)}, "
+            "which training would overwrite. Choose another run name (--run-name) or output_base_dir, "
+            "or empty the directory"
+        ))  # fmt: skip
+
+    def check_restart(self) -> None:
+        """Refuses to train from step 0 (no complete checkpoint) over the results of a finished run.
+
+        Call it when training would start at step 0 in an existing run: a run killed before its first
+        checkpoint restarts, but ``final_model/``, ``final_metrics.json`` or ``eval_results/`` mean the
+        run finished and its checkpoints were removed since; retraining would replace its results.
+        """
+        results = [p for p in (self.final_dir, self.final_metrics_path, self.results_dir) if p.exists()]
+        if not results or self.complete_steps():
+            return
+        names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in results)
+        where = "has no complete checkpoint" if self.checkpoints_dir.is_dir() else "is missing"
+        raise OverwriteRefusedError(self.path, (
+            f"this run finished ({names}) but {self.checkpoints_dir} {where}, so it cannot resume; training again "
+            f"would start from step 0 and overwrite {names} and {self.METRICS_FILE}. To keep them, train into another "
+            f"run name (--run-name); to retrain this one, remove {names} and {self.METRICS_FILE} first"
+        ))  # fmt: skip
+
     def create(self) -> None:
         """Creates the run directory; an unusable location is one line naming the path."""
         ensure_writable_dir(self.path, "output_base_dir (--output_base_dir)")
@@ -197,7 +260,7 @@ class RunDir:
                 )
             return True
         self.create()
-        self.args_path.write_text(args.to_json() + "\n")
+        write_text(self.args_path, args.to_json() + "\n")  # atomic: a full disk leaves no empty args.json
         return False
 
     # ---- checkpoints ------------------------------------------------------------------------

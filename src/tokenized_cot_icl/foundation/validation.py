@@ -11,6 +11,7 @@ fails at ``Args(...)`` with the list of allowed names and a suggestion. Every er
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,11 @@ NON_NEGATIVE = (
     "temperature",
     "max_pred_tokens",
     "n_eval_generate",
+)
+MAX_NAME_BYTES = 255  # NAME_MAX of Linux and macOS filesystems
+PATH_NAME_RULE = (
+    "one directory name: printable characters, no '/' or backslash, not '.' or '..', "
+    f"at most {MAX_NAME_BYTES} bytes"
 )
 # rope_scaling: the keys each rope_type takes besides "rope_type" (transformers' RoPE variants).
 ROPE_KEYS = {
@@ -121,7 +127,7 @@ def stated_rules() -> dict[str, str]:
     for name in SIZED_FIELDS:
         rules[name] += f"; {FITS_MEMORY}"
     rules["output_base_dir"] = "a non-empty path"
-    rules["run_name"] = "a plain directory name, or None"
+    rules["run_name"] = f"None, or {PATH_NAME_RULE}"
     return rules
 
 
@@ -286,9 +292,26 @@ def _check_rope_scaling(rope: Any) -> None:
             raise ValueError(f"{field}['original_max_position_embeddings'] must be an int; got {rope}")
 
 
+def check_path_name(name: Any, field: str) -> str:
+    """``name`` when it can be one directory name (:data:`PATH_NAME_RULE`); else a ValueError naming ``field``.
+
+    The one check of every name that becomes a path (the run name from a card, ``--set``, the
+    ``--run-name`` flag, ``Trainer(run_name=...)``, ``RunDir.for_args``): a separator, ``..`` or an
+    absolute path would put the directory outside the folder it belongs in.
+    """
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/"))
+        or not name.isprintable()
+        or len(name.encode(errors="surrogatepass")) > MAX_NAME_BYTES
+    ):
+        raise ValueError(f"{field} must be {PATH_NAME_RULE}; got {name!r}")
+    return name
+
+
 def _check_locations(args: Args) -> None:
     if not args.output_base_dir or "\0" in args.output_base_dir:
         raise ValueError(f"output_base_dir must be a non-empty path; got {args.output_base_dir!r}")
-    name = args.run_name
-    if name is not None and (not name or "/" in name or "\0" in name or name in (".", "..")):
-        raise ValueError(f"run_name must be a plain directory name; got {name!r}")
+    if args.run_name is not None:
+        check_path_name(args.run_name, "run_name")

@@ -9,7 +9,9 @@ states of each rank, and each rank's partial metrics window). Everything is writ
 foundation.manifest), then the ``COMPLETE`` marker; the directory is then renamed, so a crash
 mid-write leaves only a ``.tmp-*`` directory that resume ignores. Resume verifies the manifest
 before loading anything: a file damaged since (truncated, overwritten in place) stops the run with
-its name and the newest intact checkpoint. ``final_model/`` is written the same way.
+its name and the newest intact checkpoint. ``final_model/`` is written the same way, and replaces
+the previous one atomically (foundation.ownership.replace_directory). A write that fails (a full
+disk, a quota) stops with the file's path and the cause (foundation.io.naming_path).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from tokenized_cot_icl.foundation.io import naming_path, write_text
 from tokenized_cot_icl.foundation.manifest import DamagedFileError, write_manifest
+from tokenized_cot_icl.foundation.ownership import recover, replace_directory
 from tokenized_cot_icl.foundation.run_dir import COMPLETE_MARKER, RunDir
 from tokenized_cot_icl.training.distributed import DistributedContext, barrier
 
@@ -98,17 +102,22 @@ class Checkpointer:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
         barrier(self.ctx)
-        torch.save({**rng_state(), "rank_state": rank_state or {}}, tmp / f"rng_rank{self.ctx.rank}.pt")
+        rank_path = tmp / f"rng_rank{self.ctx.rank}.pt"
+        with naming_path(rank_path):
+            torch.save({**rng_state(), "rank_state": rank_state or {}}, rank_path)
         if self.ctx.is_main:
-            model.save_pretrained(tmp, safe_serialization=True)
-            torch.save(optimizer.state_dict(), tmp / OPTIMIZER_STATE)
-            torch.save(scheduler.state_dict(), tmp / SCHEDULER_STATE)
+            with naming_path(tmp / MODEL_WEIGHTS):  # save_pretrained's other files are small
+                model.save_pretrained(tmp, safe_serialization=True)
+            for name, saved in ((OPTIMIZER_STATE, optimizer), (SCHEDULER_STATE, scheduler)):
+                with naming_path(tmp / name):
+                    torch.save(saved.state_dict(), tmp / name)
             state = {**trainer_state, "step": step, "world_size": self.ctx.world_size}
-            (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+            write_text(tmp / TRAINER_STATE, json.dumps(state, indent=2, sort_keys=True) + "\n")
         barrier(self.ctx)
         if self.ctx.is_main:
-            write_manifest(tmp)  # every rank's files are in: the manifest, then the marker
-            (tmp / COMPLETE_MARKER).write_text(f"{step}\n")
+            with naming_path(tmp):
+                write_manifest(tmp)  # every rank's files are in: the manifest, then the marker
+                (tmp / COMPLETE_MARKER).write_text(f"{step}\n")
             shutil.rmtree(final, ignore_errors=True)
             tmp.rename(final)
             self._prune()
@@ -197,13 +206,17 @@ def load_model_weights(model, directory: Path) -> None:
 
 
 def save_final_model(model, run: RunDir) -> Path:
-    """``final_model/`` via a temporary directory, the completeness marker and a rename (rank 0 only)."""
+    """``final_model/`` via a temporary directory and the completeness marker, then an atomic
+    replacement of the previous one (rank 0 only; the run directory is this run's: ``args.json``)."""
     final = run.final_dir
     tmp = run.path / f".tmp-{RunDir.FINAL_DIR}"
+    for note in recover(final, lambda old: True):  # beside final_model/ of this run: ours
+        print(f"note: {note}", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    write_manifest(tmp)
-    (tmp / COMPLETE_MARKER).write_text("final\n")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    with naming_path(tmp / MODEL_WEIGHTS):
+        model.save_pretrained(tmp, safe_serialization=True)
+    with naming_path(tmp):
+        write_manifest(tmp)
+        (tmp / COMPLETE_MARKER).write_text("final\n")
+    replace_directory(tmp, final, lambda old: True)  # final_model/ of this run, whatever state it is in
     return final

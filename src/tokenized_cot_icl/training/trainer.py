@@ -23,7 +23,8 @@ from transformers.utils import logging as hf_logging
 from tokenized_cot_icl.data.dataset import EvalTokenizedDataset
 from tokenized_cot_icl.data.padding import position_ids
 from tokenized_cot_icl.foundation.config import Args
-from tokenized_cot_icl.foundation.io import truncate_jsonl, write_json
+from tokenized_cot_icl.foundation.errors import error_line
+from tokenized_cot_icl.foundation.io import naming_path, truncate_jsonl, write_json
 from tokenized_cot_icl.foundation.loggers import build_logger
 from tokenized_cot_icl.foundation.metric_logger import MetricLogger
 from tokenized_cot_icl.foundation.registries import TRAINING_PROBES
@@ -91,17 +92,22 @@ class Trainer:
         return contextlib.nullcontext()
 
     def _setup_run_dir(self) -> None:
-        """Rank 0 creates the run directory, takes its lock (one writer per run), checks args.json."""
+        """Rank 0 proves the directory may be written (foundation.ownership), creates it, takes its
+        lock (one writer per run), checks args.json, and refuses to restart a finished run from step 0."""
         error = None
         if self.ctx.is_main:
             try:
+                cleared = self.run.claim()  # before anything is written there
                 self.run.create()
-                note = self.lock.acquire()
-                if note:
-                    self._say(note)
-                self.run.write_or_check_args(self.args)
+                for note in (cleared, self.lock.acquire()):
+                    if note:
+                        self._say(note)
+                if self.run.write_or_check_args(self.args) and self.run.latest_checkpoint() is None:
+                    self.run.check_restart()
             except (ValueError, RunLockedError) as err:
                 error = str(err)
+            except OSError as err:
+                error = error_line(err)
         error = broadcast_object(self.ctx, error)
         if error:
             raise ValueError(error)
@@ -263,7 +269,7 @@ class Trainer:
             metrics.update(self._analysis_metrics(model, evaluator))
             self.logger.log_metrics(metrics, step)
             samples_path = self.run.eval_samples_path
-            with open(samples_path, "a") as handle:
+            with naming_path(samples_path), open(samples_path, "a") as handle:
                 handle.write(json.dumps({"step": step, "samples": evaluator.samples}) + "\n")
             self.logger.log_artifact(samples_path)
         return metrics
