@@ -74,6 +74,14 @@ def final_model_safetensors(run: RunDir):  # safetensors' error: "I/O error: Fil
     return lambda: save_final_model(model, run), run.path / ".tmp-final_model" / "model.safetensors", 4096
 
 
+def eval_set_safetensors(run: RunDir):
+    from tokenized_cot_icl.data.dataset import EvalTokenizedDataset
+    from tokenized_cot_icl.data.storage import ARRAYS_FILE, save_eval_set
+
+    dataset = EvalTokenizedDataset(ARGS, progress=False)
+    return lambda: save_eval_set(dataset, run.eval_set_dir), run.eval_set_dir / ARRAYS_FILE, 1024
+
+
 def export_parquet(run: RunDir):  # Arrow's error: "Error writing bytes to file. Detail: [errno 27] ..."
     from tokenized_cot_icl.data.export import export_dataset
     from tokenized_cot_icl.data.export_sources import token_source
@@ -82,7 +90,14 @@ def export_parquet(run: RunDir):  # Arrow's error: "Error writing bytes to file.
     return lambda: export_dataset(source, run.path / "export", "parquet", progress=False), run.path / "export", 4096
 
 
-WRITERS = [args_json, metrics_jsonl, checkpoint_torch_save, final_model_safetensors, export_parquet]
+WRITERS = [
+    args_json,
+    metrics_jsonl,
+    checkpoint_torch_save,
+    final_model_safetensors,
+    eval_set_safetensors,
+    export_parquet,
+]
 
 
 @pytest.mark.parametrize("writer", WRITERS, ids=[w.__name__ for w in WRITERS])
@@ -95,3 +110,4 @@ def test_a_failed_write_names_the_path_and_the_cause(writer, tmp_path):
     assert error_line(err.value) == f"{path}: {FILE_TOO_LARGE}"
     assert not run.args_path.exists() and not run.final_dir.exists() and not (run.path / "export").exists()
     assert not list(run.path.glob(".export.*")) and not list(run.path.glob("*.tmp"))  # nothing half-written
+    assert not list(run.path.glob("eval_set/eval_set*"))

@@ -78,6 +78,18 @@ def empty_args_json_of_a_start_cut_short(tmp_path):
     assert RunDir(run).has_final()
 
 
+def save_eval_over_a_foreign_eval_set_json(tmp_path):
+    from tokenized_cot_icl.data.dataset import EvalTokenizedDataset
+    from tokenized_cot_icl.data.storage import save_eval_set
+
+    (tmp_path / "sets").mkdir()
+    (tmp_path / "sets" / "eval_set.json").write_text('{"mine": true}')
+    before = digests(tmp_path)
+    with pytest.raises(ValueError, match=r"sets/eval_set.json: is not evaluation-set metadata written by this project"):
+        save_eval_set(EvalTokenizedDataset(ARGS, progress=False), tmp_path / "sets")
+    assert digests(tmp_path) == before
+
+
 def export_over_a_foreign_directory(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")
@@ -143,6 +155,7 @@ CASES = [
     foreign_run_dir,
     finished_run_without_checkpoints,
     empty_args_json_of_a_start_cut_short,
+    save_eval_over_a_foreign_eval_set_json,
     export_over_a_foreign_directory,
     export_failing_midway_keeps_the_old_one,
     export_killed_while_writing,

@@ -107,11 +107,13 @@ def rows_to_export(requested: int | None, available: int, split: str, size_field
 def _batches(source: ExportSource, chunk_size: int, progress: bool) -> Iterator[Any]:
     pa, _, _ = import_export_deps()
     bar = tqdm(total=source.n_rows, desc=f"export {source.kind} {source.split}", unit="row", disable=not progress)
-    for start in range(0, source.n_rows, chunk_size):
-        stop = min(source.n_rows, start + chunk_size)
-        yield pa.RecordBatch.from_pydict(source.rows(start, stop), schema=source.schema)
-        bar.update(stop - start)
-    bar.close()
+    try:
+        for start in range(0, source.n_rows, chunk_size):
+            stop = min(source.n_rows, start + chunk_size)
+            yield pa.RecordBatch.from_pydict(source.rows(start, stop), schema=source.schema)
+            bar.update(stop - start)
+    finally:
+        bar.close()
 
 
 def _export_owned(path: Path) -> bool:
@@ -182,10 +184,13 @@ def _write_export(
     scratch = stage / ".scratch"
     scratch.mkdir()
     batches = _batches(source, chunk_size, progress)
-    if fmt == "parquet":
-        written = _write_parquet(source, batches, scratch, meta, rows_per_file)
-    else:
-        written = _write_hf(source, batches, scratch, meta)
+    try:
+        if fmt == "parquet":
+            written = _write_parquet(source, batches, scratch, meta, rows_per_file)
+        else:
+            written = _write_hf(source, batches, scratch, meta)
+    finally:
+        batches.close()  # closes the progress bar now, also when a write failed
     for path in written:
         os.replace(path, stage / path.name)
     shutil.rmtree(scratch)

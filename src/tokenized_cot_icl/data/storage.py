@@ -21,8 +21,9 @@ from safetensors.numpy import load_file, save_file
 
 from tokenized_cot_icl.data.dataset import EvalTokenizedDataset
 from tokenized_cot_icl.foundation.config import Args
-from tokenized_cot_icl.foundation.io import ensure_writable_dir
+from tokenized_cot_icl.foundation.io import ensure_writable_dir, naming_path
 from tokenized_cot_icl.foundation.manifest import DamagedFileError, verify_directory, write_manifest
+from tokenized_cot_icl.foundation.ownership import OverwriteRefusedError
 from tokenized_cot_icl.generator.chains import GENERATOR_VERSION
 
 __all__ = ["ARRAYS_FILE", "FORMAT_VERSION", "MANIFEST", "META_FILE", "load_eval_set", "save_eval_set"]
@@ -33,17 +34,35 @@ META_FILE = "eval_set.json"
 MANIFEST = "eval_set.manifest.json"
 
 
+def _check_replaceable(directory: Path) -> None:
+    """An ``eval_set.json`` already there must be an evaluation set's (foundation.ownership)."""
+    meta_path = directory / META_FILE
+    if not meta_path.exists():
+        return
+    try:
+        meta = json.loads(meta_path.read_text())
+        ours = isinstance(meta, dict) and "format_version" in meta and isinstance(meta.get("args"), dict)
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        reason = "is not evaluation-set metadata written by this project; choose another directory or move the file"
+        raise OverwriteRefusedError(meta_path, reason)
+
+
 def save_eval_set(dataset: EvalTokenizedDataset, directory: str | os.PathLike) -> Path:
-    """Writes the set atomically: both files appear together or not at all."""
+    """Writes the set atomically: both files appear together or not at all. An earlier set there is
+    replaced; a file of another kind named ``eval_set.json`` is refused, naming it."""
     directory = ensure_writable_dir(directory, "evaluation set directory")
+    _check_replaceable(directory)
     meta = {
         "format_version": FORMAT_VERSION,
         "generator_version": GENERATOR_VERSION,
         "n_prompts": len(dataset),
         "args": dataset.args.to_dict(),
     }
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".tmp-eval-set-") as tmp:
-        save_file(dict(dataset.arrays), os.path.join(tmp, ARRAYS_FILE))
+    with naming_path(directory), tempfile.TemporaryDirectory(dir=directory, prefix=".tmp-eval-set-") as tmp:
+        with naming_path(directory / ARRAYS_FILE):
+            save_file(dict(dataset.arrays), os.path.join(tmp, ARRAYS_FILE))
         Path(tmp, META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
         write_manifest(tmp, MANIFEST, files=[ARRAYS_FILE, META_FILE])
         # The metadata lands last: a set without it is never considered complete.

@@ -43,6 +43,17 @@ def _existing_dir(path: Path) -> Path | None:
     return next((p for p in (path, *path.parents) if p.is_dir()), None)
 
 
+def _at_file_size_limit(path: Path) -> bool:
+    """Whether ``path`` has grown to the process's file-size limit (``ulimit -f``): writes past it fail."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        return limit != resource.RLIM_INFINITY and path.stat().st_size + PROBE_BYTES > limit
+    except (ImportError, OSError, ValueError):
+        return False
+
+
 def _probe_failure(directory: Path) -> OSError | None:
     """Writes and removes a small file in ``directory``: the OS's own error when that fails too."""
     probe = directory / f".io-probe-{os.getpid()}"
@@ -79,6 +90,8 @@ def os_error(err: BaseException, path: str | os.PathLike) -> OSError | None:
         free = shutil.disk_usage(directory).free
         if free < NEARLY_FULL_BYTES:
             return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        if _at_file_size_limit(path):
+            return OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
         probe = _probe_failure(directory)
         if probe is not None and probe.errno is not None:
             return OSError(probe.errno, os.strerror(probe.errno), str(path))

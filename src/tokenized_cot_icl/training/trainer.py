@@ -84,6 +84,7 @@ class Trainer:
         self.use_bf16 = args.precision == "bf16" and self.ctx.device.type == "cuda"
         self.logger: MetricLogger = MetricLogger()
         self.lock = RunLock(self.run.lock_path)  # taken by rank 0 in train(), held until it returns
+        self._bar: tqdm | None = None
 
     # ---- setup ------------------------------------------------------------------------------
     def autocast(self):
@@ -137,6 +138,8 @@ class Trainer:
         try:
             return self._train()
         finally:
+            if self._bar is not None:
+                self._bar.close()  # so that an error the caller prints starts a line of its own
             self.lock.release()
 
     def _train(self) -> dict[str, float]:
@@ -179,7 +182,9 @@ class Trainer:
 
         step = int(state["step"])
         final_metrics: dict[str, float] = {}
-        bar = tqdm(total=total_steps, initial=step, desc=self.run_name, disable=not ctx.is_main, dynamic_ncols=True)
+        bar = self._bar = tqdm(
+            total=total_steps, initial=step, desc=self.run_name, disable=not ctx.is_main, dynamic_ncols=True
+        )
         if step == 0:  # the untrained baseline anchors the accuracy curve
             self._evaluate(model, evaluator, 0)
             window.reset()

@@ -1,0 +1,389 @@
+#!/usr/bin/env python
+"""Reliability battery: adversarial cases run against the real commands, each one classified.
+
+Every case makes a fresh temporary directory, sets it up the way a careless user, a tampered run
+or a killed command would leave it, runs the real command (``cot-icl ...`` in a subprocess, or
+the Python API) and is classified twice:
+
+- **handled by name**: the command refused with one clear line naming the file or field (no
+  traceback), or did the right thing;
+- **nothing lost**: every file that existed before the command is still there, byte for byte
+  (SHA-256), apart from the files the case asks the command to replace.
+
+It prints one line per case and the counts (cases tried, handled by name, nothing lost), and writes
+them to a JSON file. Full-disk cases use a small tmpfs mounted for the case when the process may
+mount one (root), so the kernel answers ENOSPC; otherwise a file-size limit (RLIMIT_FSIZE) makes
+the kernel refuse writes past a size with EFBIG. A case is a function decorated with ``@case``;
+add cases next to the principle they test.
+
+    python scripts/reliability_battery.py [--out reliability_battery.json] [--only SUBSTRING ...] [--list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+USE_TMPFS = True  # --no-tmpfs: the file-size limit even where a tmpfs could be mounted
+COT_ICL = str(Path(sys.executable).with_name("cot-icl"))
+
+# A run that trains in a few seconds on one CPU core: 4 steps, checkpoints at 2 and 4.
+TINY_CARD = {
+    "vocab_size": 32, "n_inputs": 4, "n_parents": 2, "chain_length": 2, "n_examples": 4, "prompt_strategy": "cot",
+    "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "num_key_value_heads": 1, "max_position_embeddings": 256, "rope_scaling": {"rope_type": "default"},
+    "n_tasks": 32, "batch_size": 8, "num_workers": 0, "log_every_n_steps": 2, "eval_every_n_steps": 4,
+    "checkpoint_every_n_steps": 2, "n_eval_tasks": 8, "eval_batch_size": 8, "n_eval_generate": 8, "device": "cpu",
+}  # fmt: skip
+
+
+@dataclass
+class Result:
+    name: str
+    principle: int
+    handled: bool = False
+    nothing_lost: bool = False
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Case:
+    name: str
+    principle: int
+    run: Callable[[Workspace], tuple[bool, str]]
+
+
+CASES: list[Case] = []
+
+
+def case(principle: int, name: str):
+    """Registers ``fn(ws) -> (handled, detail)``; ``ws.keep`` lists what the command may replace."""
+
+    def register(fn: Callable[[Workspace], tuple[bool, str]]) -> Callable:
+        CASES.append(Case(name, principle, fn))
+        return fn
+
+    return register
+
+
+@dataclass
+class Workspace:
+    root: Path
+    keep: list[str] = field(default_factory=list)  # relative paths the case lets the command replace
+    before: dict[str, str] = field(default_factory=dict)
+    full_disk: str = ""
+
+    def __post_init__(self) -> None:
+        self.root.mkdir()
+        self.card.write_text("[base]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in TINY_CARD.items()))
+
+    @property
+    def card(self) -> Path:
+        return self.root / "card.toml"
+
+    def snapshot(self) -> None:
+        """Records every file now present: what the command must not lose."""
+        self.before = _digests(self.root)
+
+    def lost(self) -> list[str]:
+        after = _digests(self.root)
+        replaced = tuple(self.keep)
+        return sorted(p for p, d in self.before.items() if after.get(p) != d and not p.startswith(replaced))
+
+    def cot_icl(self, *args: str, fsize: int | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        return subprocess.run(
+            [COT_ICL, *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout,
+            preexec_fn=(lambda: _limit_file_size(fsize)) if fsize else None,
+        )  # fmt: skip
+
+    def train(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return self.cot_icl("train", "--task-card", str(self.card), "--output-base-dir", str(self.root / "runs"),
+                            *args, **kwargs)  # fmt: skip
+
+    def export(self, out: Path, n: int, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return self.cot_icl("data", "export", "--task-card", str(self.card), "--set", f"n_tasks={max(n, 32)}",
+                            "--n", str(n), "--format", "parquet", "--out", str(out), *args, **kwargs)  # fmt: skip
+
+
+def _toml(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+def _digests(root: Path) -> dict[str, str]:
+    out = {}
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _limit_file_size(limit: int) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The last line of stderr (a progress bar's carriage returns do not end a line)."""
+    lines = [line for line in result.stderr.split("\n") if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def refused_naming(result: subprocess.CompletedProcess, *names: str) -> tuple[bool, str]:
+    """Handled when the command failed with an error line of its own (no traceback) naming every ``names``."""
+    line = error_line(result)
+    own_line = line.startswith("error:") or ": error: " in line
+    ok = result.returncode != 0 and "Traceback" not in result.stderr and own_line
+    return ok and all(n in line for n in names), f"exit {result.returncode}: {line[:400]}"
+
+
+@contextlib.contextmanager
+def small_disk(ws: Workspace, size_kib: int, fsize: int) -> Iterator[tuple[Path, int | None]]:
+    """``(directory, limit)``: a tmpfs of ``size_kib`` and no limit (writes fail with ENOSPC), or, where
+    no tmpfs can be mounted, a plain directory and the file-size limit ``fsize`` (EFBIG)."""
+    mount = ws.root / "disk"
+    mount.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(mount)],
+                             capture_output=True).returncode == 0 if USE_TMPFS and os.geteuid() == 0 else False  # fmt: skip
+    ws.full_disk = "tmpfs (ENOSPC)" if mounted else "RLIMIT_FSIZE (EFBIG)"
+    try:
+        yield mount, None if mounted else fsize
+    finally:
+        if mounted:
+            saved = ws.root / "disk-contents"
+            shutil.copytree(mount, saved, symlinks=True)  # kept for the nothing-lost check
+            subprocess.run(["umount", str(mount)], check=False)
+            mount.rmdir()
+            saved.rename(mount)
+
+
+def grow(ws: Workspace, mount: Path, size_kib: int) -> None:
+    """Frees space on the small disk (a re-run without the limit needs nothing): what a user does next."""
+    if ws.full_disk.startswith("tmpfs"):
+        subprocess.run(["mount", "-o", f"remount,size={size_kib}k", str(mount)], check=True)
+
+
+DISK_CAUSE = ("no space left on device (errno 28)", "file too large (errno 27)")
+
+
+# ---- principle 1: nothing deleted or overwritten that the command cannot prove it wrote ----
+@case(1, "train into an existing directory that is not a run (no args.json)")
+def foreign_run_dir(ws):
+    run = ws.root / "runs" / "mine"
+    (run / "final_model").mkdir(parents=True)
+    (run / "metrics.jsonl").write_text('{"step": 1, "mine": true}\n')
+    (run / "final_model" / "weights.bin").write_bytes(b"mine")
+    ws.snapshot()
+    return refused_naming(ws.train("--run-name", "mine"), str(run), "not a training run", "final_model/")
+
+
+@case(1, "re-run a finished run whose checkpoints/ was removed")
+def finished_without_checkpoints(ws):
+    first = ws.train("--run-name", "done")
+    if first.returncode:
+        return False, f"setup failed: {error_line(first)}"
+    shutil.rmtree(ws.root / "runs" / "done" / "checkpoints")
+    ws.snapshot()
+    return refused_naming(ws.train("--run-name", "done"), "checkpoints is missing", "final_model/")
+
+
+@case(1, "a start cut short left an empty args.json (full disk, earlier version)")
+def empty_args_json(ws):
+    run = ws.root / "runs" / "cut"
+    run.mkdir(parents=True)
+    (run / "args.json").write_text("")
+    ws.keep = ["runs/cut/args.json"]
+    ws.snapshot()
+    result = ws.train("--run-name", "cut")
+    ok = result.returncode == 0 and "removed the empty" in result.stdout + result.stderr
+    return ok, f"exit {result.returncode}: trained; {'noted' if ok else 'no note'}"
+
+
+@case(1, "data export --overwrite into a directory holding other files")
+def export_over_foreign(ws):
+    out = ws.root / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    ws.snapshot()
+    return refused_naming(ws.export(out, 64, "--overwrite"), str(out), "notes.txt", "not an export")
+
+
+@case(1, "data export into a directory an earlier version's killed export left (.tmp-export-*)")
+def export_over_old_leftover(ws):
+    out = ws.root / "out"
+    (out / ".tmp-export-abc123").mkdir(parents=True)
+    (out / ".tmp-export-abc123" / "train-00000.parquet").write_bytes(b"PAR1 half")
+    ws.snapshot()
+    return refused_naming(ws.export(out, 64, "--overwrite"), ".tmp-export-abc123", "remove it")
+
+
+@case(1, "data export --overwrite killed with SIGKILL mid-write, then run again")
+def export_killed(ws):
+    out = ws.root / "out"
+    first = ws.export(out, 64)
+    if first.returncode:
+        return False, f"setup failed: {error_line(first)}"
+    ws.snapshot()
+    stage = ws.root / ".out.partial"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [COT_ICL, "data", "export", "--task-card", str(ws.card), "--set", "n_tasks=400000", "--n", "400000",
+               "--format", "parquet", "--out", str(out), "--overwrite", "--chunk-size", "256"]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ws.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not any(p.stat().st_size for p in stage.rglob("*.parquet") if p.is_file()) and time.time() < deadline:
+        if proc.poll() is not None:
+            return False, "the export finished before it could be killed"
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    intact_after_kill = not ws.lost()
+    ws.keep = ["out/"]  # the re-run replaces the export, as asked
+    again = ws.export(out, 96, "--overwrite")
+    meta = json.loads((out / "cot_icl_export.json").read_text()) if (out / "cot_icl_export.json").exists() else {}
+    ok = intact_after_kill and again.returncode == 0 and "left unfinished" in again.stderr and meta.get("n_rows") == 96
+    detail = (f"old export intact after kill: {intact_after_kill}; re-run exit {again.returncode}, "
+              f"leftover named: {'left unfinished' in again.stderr}, rows {meta.get('n_rows')}")  # fmt: skip
+    return ok and not stage.exists(), detail
+
+
+# ---- principle 2: every name that becomes a path is one directory name, on every route ----
+def _name_case(route: str, name: str):
+    def run(ws):
+        name_here = name.format(tmp=ws.root.parent)
+        ws.snapshot()
+        if route == "flag":
+            result = ws.train("--run-name", name_here)
+        elif route == "set":
+            result = ws.train("--set", f"run_name={json.dumps(name_here)}")
+        else:
+            with ws.card.open("a") as handle:
+                handle.write(f"run_name = {json.dumps(name_here)}\n")
+            ws.snapshot()
+            result = ws.train()
+        field = "--run-name" if route == "flag" else "run_name"
+        handled, detail = refused_naming(result, f"{field} must be one directory name")
+        written = [p.name for p in ws.root.iterdir() if p.name != "card.toml"]
+        written += [p.name for p in ws.root.parent.iterdir() if p != ws.root]
+        return handled and not written, detail + (f"; wrote {written}" if written else "")
+
+    return run
+
+
+for _route, _name in [("flag", "../escaped"), ("flag", "{tmp}/absolute"), ("flag", "a\nb"), ("flag", ".."),
+                      ("set", "../escaped"), ("set", "a\nb"), ("card", "x/../../escaped")]:  # fmt: skip
+    case(2, f"run name {_name!r} through {_route}")(_name_case(_route, _name))
+
+
+# ---- principle 6: I/O failures name the path and the cause ----------------------------------
+@case(6, "disk full while a new run writes args.json; then space is freed and the run re-launched")
+def full_disk_at_start(ws):
+    with small_disk(ws, 4, fsize=600) as (disk, fsize):  # args.json is 1.4 kB
+        card = ws.card
+        ws.snapshot()
+        result = ws.cot_icl("train", "--task-card", str(card), "--output-base-dir", str(disk), "--run-name", "r",
+                            fsize=fsize)  # fmt: skip
+        handled, detail = refused_naming(result, str(disk / "r"))
+        handled = handled and any(cause in detail for cause in DISK_CAUSE)
+        grow(ws, disk, 65536)
+        again = ws.cot_icl("train", "--task-card", str(card), "--output-base-dir", str(disk), "--run-name", "r")
+    return handled and again.returncode == 0, f"{detail}; after freeing space: exit {again.returncode}"
+
+
+@case(6, "disk full while a checkpoint is written (torch's 'unexpected pos'); then resumed with space")
+def full_disk_at_checkpoint(ws):
+    with small_disk(ws, 700, fsize=400_000) as (disk, fsize):  # weights 306 kB, optimizer state 626 kB
+        card = ws.card
+        ws.snapshot()
+        result = ws.cot_icl("train", "--task-card", str(card), "--output-base-dir", str(disk), "--run-name", "r",
+                            fsize=fsize)  # fmt: skip
+        handled, detail = refused_naming(result, str(disk / "r" / "checkpoints"))
+        handled = handled and any(cause in detail for cause in DISK_CAUSE) and "unexpected pos" not in detail
+        grow(ws, disk, 65536)
+        again = ws.cot_icl("train", "--task-card", str(card), "--output-base-dir", str(disk), "--run-name", "r")
+    return handled and again.returncode == 0, f"{detail}; after freeing space: exit {again.returncode}"
+
+
+@case(6, "disk full during data export --overwrite (Arrow's error); the old export stays")
+def full_disk_at_export(ws):
+    with small_disk(ws, 256, fsize=64 * 1024) as (disk, fsize):  # 20000 rows are about 760 kB
+        out = disk / "out"
+        first = ws.export(out, 32)
+        if first.returncode:
+            return False, f"setup failed: {error_line(first)}"
+        ws.snapshot()
+        result = ws.export(out, 20000, "--overwrite", fsize=fsize)
+        handled, detail = refused_naming(result, str(out))
+        handled = handled and any(cause in detail for cause in DISK_CAUSE)
+    return handled, detail
+
+
+def run_case(item: Case) -> Result:
+    result = Result(item.name, item.principle)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="battery-") as tmp:
+        ws = Workspace(Path(tmp) / "ws")
+        try:
+            result.handled, result.detail = item.run(ws)
+            lost = ws.lost()
+            result.nothing_lost = not lost
+            if lost:
+                result.detail += f"; LOST {lost[:5]}"
+        except Exception as err:  # a case that crashes is reported, not fatal to the battery
+            result.detail = f"battery error: {type(err).__name__}: {err}"
+        if ws.full_disk:
+            result.detail += f" [full disk: {ws.full_disk}]"
+    result.seconds = round(time.perf_counter() - started, 1)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="reliability_battery.json", help="JSON file to write")
+    parser.add_argument("--only", nargs="*", default=None, help="run the cases whose name contains one of these")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument("--no-tmpfs", action="store_true", help="full disks by a file-size limit, never a tmpfs")
+    ns = parser.parse_args(argv)
+    global USE_TMPFS
+    USE_TMPFS = not ns.no_tmpfs
+    chosen = [c for c in CASES if not ns.only or any(s in c.name for s in ns.only)]
+    if ns.list:
+        for c in chosen:
+            print(f"[{c.principle}] {c.name}")
+        return 0
+    results = []
+    for item in chosen:
+        result = run_case(item)
+        results.append(result)
+        marks = f"{'handled' if result.handled else 'NOT HANDLED'}, {'nothing lost' if result.nothing_lost else 'LOST'}"
+        print(f"[{item.principle}] {item.name}: {marks} ({result.seconds} s)\n    {result.detail}", flush=True)
+    counts = {
+        "cases tried": len(results),
+        "handled by name": sum(r.handled for r in results),
+        "nothing lost": sum(r.nothing_lost for r in results),
+    }
+    print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    Path(ns.out).write_text(json.dumps({"counts": counts, "cases": [asdict(r) for r in results]}, indent=2) + "\n")
+    print(f"wrote {ns.out}")
+    return 0 if counts["handled by name"] == counts["nothing lost"] == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
