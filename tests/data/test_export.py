@@ -10,7 +10,14 @@ import torch
 
 from tests.chat_model import make_char_tokenizer
 from tokenized_cot_icl.data.dataset import TokenizedDataset
-from tokenized_cot_icl.data.export import META_FILE, METADATA_KEY, export_dataset, read_export_meta
+from tokenized_cot_icl.data.export import (
+    LEGACY_META_FILE,
+    META_FILE,
+    METADATA_KEY,
+    export_dataset,
+    is_export,
+    read_export_meta,
+)
 from tokenized_cot_icl.data.export_sources import (
     load_symbolic_export,
     load_token_export,
@@ -19,6 +26,7 @@ from tokenized_cot_icl.data.export_sources import (
     token_source,
 )
 from tokenized_cot_icl.data.symbolic import SymbolicDataset
+from tokenized_cot_icl.data.tokenizer import build_tokenizer, encode_text
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.symbolic_config import SymbolicArgs
 from tokenized_cot_icl.generator.chains import GENERATOR_VERSION
@@ -128,7 +136,7 @@ def test_output_directory_rules(tmp_path):
     assert read_export_meta(tmp_path / "x")["n_rows"] == 3 and not (tmp_path / "x" / "dataset_dict.json").exists()
     (tmp_path / "x" / "notes.txt").write_text("mine")  # not the export's: --overwrite must not delete it
     with pytest.raises(
-        ValueError, match=r"x: --out is not empty \(it holds cot_icl_export.json, notes.txt, train-00000"
+        ValueError, match=r"x: --out is not empty \(it holds _cot_icl_export.json, notes.txt, train-00000"
     ):
         export_dataset(token_source(ARGS, "train", 2), tmp_path / "x", "hf", overwrite=True, progress=False)
     assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
@@ -164,3 +172,27 @@ def test_symbolic_text_is_plain_without_a_tokenizer(tmp_path):
     row = table.to_pylist()[0]
     assert row["text"] == get_format("plain").render(row["messages"])
     assert json.loads(table.schema.metadata[METADATA_KEY.encode()])["text_format"] == "plain"
+
+
+def test_parquet_readers_read_the_folder_whole_and_text_columns_round_trip(tmp_path):
+    import datasets
+    import pyarrow.dataset as pads
+
+    export_dataset(token_source(ARGS, "eval", 6, text=True), tmp_path, "parquet", rows_per_file=4, progress=False)
+    table = pads.dataset(tmp_path, format="parquet").to_table()  # the sidecar (_-prefixed) is skipped
+    assert table.num_rows == 6 and {"prompt", "completion"} <= set(table.column_names)
+    loaded = datasets.load_dataset("parquet", data_dir=str(tmp_path))  # "eval-*" files: datasets' test split
+    assert sum(len(split) for split in loaded.values()) == 6
+    tokenizer = build_tokenizer(ARGS)
+    for row in load_token_export(tmp_path, ARGS, "eval"):
+        cut = row["eval_cut"]
+        assert encode_text(tokenizer, row["prompt"]) == row["input_ids"][:cut]
+        assert encode_text(tokenizer, row["completion"]) == row["input_ids"][cut:]
+
+
+def test_exports_written_with_the_older_sidecar_name_still_read(tmp_path):
+    export_dataset(token_source(ARGS, "train", 2), tmp_path, "parquet", progress=False)
+    (tmp_path / META_FILE).rename(tmp_path / LEGACY_META_FILE)
+    assert is_export(tmp_path) and len(load_token_export(tmp_path, ARGS, "train")) == 2
+    export_dataset(token_source(ARGS, "train", 3), tmp_path, "parquet", overwrite=True, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [META_FILE, "train-00000.parquet"]

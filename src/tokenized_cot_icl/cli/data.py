@@ -54,7 +54,7 @@ def _export(ns: argparse.Namespace) -> int:
 
     base = select(ns.task_card, ns.task_card_key)[0] if ns.task_card or ns.task_card_key else None
     args = args_from_namespace(ns, base=base)
-    source = token_source(args, ns.split, ns.n)
+    source = token_source(args, ns.split, ns.n, text=ns.text)
     out = export_dataset(source, ns.out, ns.format, chunk_size=ns.chunk_size, overwrite=ns.overwrite)
     print(f"exported {source.n_rows} {ns.split} prompts to {out} ({ns.format})")
     return 0
@@ -94,4 +94,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--out", required=True, metavar="DIR", help="directory to write (new or empty)")
     export.add_argument("--chunk-size", type=positive_int, default=512, help="prompts generated and written at a time")
     export.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
+    export.add_argument(
+        "--text", action="store_true",
+        help="add prompt and completion text columns (the prompt cut after the last example's inputs, and the "
+        "reference continuation, as the model directory's tokenizer writes them)",
+    )  # fmt: skip
     export.set_defaults(func=_export)

@@ -6,8 +6,11 @@ memory) into either
 * ``hf``: ``DIR/dataset_dict.json`` and ``DIR/<split>/`` (``datasets.load_from_disk(DIR)``), or
 * ``parquet``: ``DIR/<split>-00000.parquet``, ... (any Parquet reader),
 
-and writes ``DIR/cot_icl_export.json`` last: the kind of data, the split, the number of rows, the
-generating config, the generator version and the export format version. The same record is in
+and writes ``DIR/_cot_icl_export.json`` last: the kind of data, the split, the number of rows, the
+generating config, the generator version and the export format version. Its name starts with
+``_``, which Parquet readers skip (``pyarrow.dataset.dataset(DIR, format="parquet")`` and
+``datasets.load_dataset("parquet", data_dir=DIR)`` read the folder whole); exports written before
+read back from the older name ``cot_icl_export.json``. The same record is in
 the data itself: the ``description`` of the ``datasets`` info, and the ``cot_icl`` key of every
 Parquet file's schema metadata. Loading back (:func:`load_export`) refuses an export whose
 versions or config differ from what the caller asks for, naming the differing fields.
@@ -46,7 +49,8 @@ from tokenized_cot_icl.foundation.ownership import (
 
 EXPORT_FORMATS = ("hf", "parquet")
 EXPORT_FORMAT_VERSION = 1
-META_FILE = "cot_icl_export.json"
+META_FILE = "_cot_icl_export.json"
+LEGACY_META_FILE = "cot_icl_export.json"  # exports written before the sidecar took Parquet's "_" prefix
 METADATA_KEY = "cot_icl"
 ROWS_PER_PARQUET_FILE = 100_000
 
@@ -118,13 +122,14 @@ def _batches(source: ExportSource, chunk_size: int, progress: bool) -> Iterator[
 
 def _export_owned(path: Path) -> bool:
     """Whether ``path`` is something an export writes (what --overwrite may replace)."""
-    names = (META_FILE, "dataset_dict.json", "train", "eval", STAGING_MARKER)
+    names = (META_FILE, LEGACY_META_FILE, "dataset_dict.json", "train", "eval", STAGING_MARKER)
     return path.name in names or path.suffix == ".parquet"
 
 
 def is_export(directory: Path) -> bool:
     """A complete export and nothing else: what ``--overwrite`` may replace."""
-    return (directory / META_FILE).is_file() and all(_export_owned(e) for e in directory.iterdir())
+    has_meta = (directory / META_FILE).is_file() or (directory / LEGACY_META_FILE).is_file()
+    return has_meta and all(_export_owned(e) for e in directory.iterdir())
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
@@ -234,6 +239,8 @@ def _write_hf(source: ExportSource, batches, tmp: Path, meta: dict) -> list[Path
 
 def read_export_meta(directory: str | os.PathLike) -> dict[str, Any]:
     path = Path(directory) / META_FILE
+    if not path.is_file() and (Path(directory) / LEGACY_META_FILE).is_file():
+        path = Path(directory) / LEGACY_META_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no complete export here (an export writes {META_FILE} last)")
     try:

@@ -3,7 +3,10 @@
 Token rows keep the item's columns: ``input_ids``, ``labels``, ``attention_mask``, ``adj_list``,
 ``num_cot_examples``, ``num_standard_examples``, ``eval_cut`` (the length of ``cot_eval``'s
 prompt; ``last_example_cot`` is ``input_ids[eval_cut:]``), the reference ``answer`` and the
-prompt ``index``. :func:`token_item` turns a row back into the dataset's item.
+prompt ``index``. :func:`token_item` turns a row back into the dataset's item. With ``text``, two
+string columns in the prompt-completion form TRL and ``pipeline`` take (data.text): ``prompt``
+(``input_ids[:eval_cut]`` as the configuration's tokenizer writes it) and ``completion``
+(``input_ids[eval_cut:]``).
 
 Symbolic rows hold ``messages`` (chat format), the TRL prompt/completion split of it, ``text``
 (the conversation through a given tokenizer's chat template, or the plain-text format without a
@@ -29,6 +32,8 @@ from tokenized_cot_icl.data.export import (
     rows_to_export,
 )
 from tokenized_cot_icl.data.symbolic import SymbolicDataset
+from tokenized_cot_icl.data.text import TEXT_COLUMNS, render_text
+from tokenized_cot_icl.data.tokenizer import build_tokenizer
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.symbolic_config import SymbolicArgs
 from tokenized_cot_icl.generator.chains import GENERATOR_VERSION
@@ -42,9 +47,10 @@ def _size_field(split: str, train: str = "n_tasks", eval_: str = "n_eval_tasks")
 
 
 # ---- token datasets ------------------------------------------------------------------------
-def token_schema() -> Any:
+def token_schema(text: bool = False) -> Any:
     pa = import_export_deps()[0]
     ids = pa.list_(pa.int32())
+    text_fields = [(name, pa.string()) for name in TEXT_COLUMNS] if text else []
     return pa.schema(
         [
             ("index", pa.int64()),
@@ -56,16 +62,20 @@ def token_schema() -> Any:
             ("num_standard_examples", pa.int32()),
             ("eval_cut", pa.int32()),
             ("answer", pa.int32()),
+            *text_fields,
         ]
     )
 
 
-def token_source(args: Args, split: str, n: int | None = None) -> ExportSource:
+def token_source(args: Args, split: str, n: int | None = None, text: bool = False) -> ExportSource:
+    """Token rows of ``split``; ``text`` adds the ``prompt`` and ``completion`` text columns."""
     dataset = TokenizedDataset(args, split=split)
     strategy = strategy_for(args)
+    tokenizer = build_tokenizer(args) if text else None
 
     def rows(start: int, stop: int) -> dict[str, list]:
         items = dataset.__getitems__(range(start, stop))  # the batch path
+        texts = [render_text(it, tokenizer) for it in items] if text else []
         return {
             "index": list(range(start, stop)),
             "input_ids": [it["input_ids"].tolist() for it in items],
@@ -76,10 +86,11 @@ def token_source(args: Args, split: str, n: int | None = None) -> ExportSource:
             "num_standard_examples": [it["num_standard_examples"] for it in items],
             "eval_cut": [len(it["cot_eval"]["input_ids"]) for it in items],
             "answer": [strategy.reference_answer(it["cot_eval"]["last_example_cot"].tolist()) for it in items],
+            **{name: [t[name] for t in texts] for name in (TEXT_COLUMNS if text else ())},
         }
 
     n_rows = rows_to_export(n, len(dataset), split, _size_field(split))
-    return ExportSource("tokens", split, n_rows, args.to_dict(), GENERATOR_VERSION, token_schema(), rows)
+    return ExportSource("tokens", split, n_rows, args.to_dict(), GENERATOR_VERSION, token_schema(text), rows)
 
 
 def token_item(row: Mapping[str, Any]) -> dict[str, Any]:

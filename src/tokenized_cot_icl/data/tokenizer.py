@@ -2,9 +2,11 @@
 (``AutoTokenizer``, ``pipeline``, vLLM, TRL) can read and write the project's prompts.
 
 The vocabulary is fixed by ``Args`` alone (``vocab_size``, ``enable_special_tokens``), so the
-tokenizer is built, never trained or downloaded. Ordinary id ``i`` is the word ``t<i>``; words
-are separated by single spaces (a ``WordLevel`` model after a whitespace split), so
-``encode(decode(ids)) == ids`` for every id sequence. With special tokens the nine reserved ids
+tokenizer is built, never trained or downloaded. Ordinary id ``i`` is the word ``t<i>``; every token decodes
+with one leading space and text is split at whitespace (a ``WordLevel`` model), so
+``encode(decode(ids)) == ids`` for every id sequence, and a prompt's text followed by its decoded
+continuation is the text of the whole sequence (``decode`` returns ``" t3 t7"``;
+:func:`decode_ids` drops the first space: ``"t3 t7"``). With special tokens the nine reserved ids
 (foundation.vocab) are named:
 
 ==============  ============  =====================================================
@@ -39,7 +41,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 from tokenized_cot_icl.foundation.vocab import Vocab
@@ -93,7 +95,9 @@ def _backend(args) -> Tokenizer:
     vocab = Vocab.for_args(args)
     backend = Tokenizer(models.WordLevel(vocabulary(args), unk_token=None))
     backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    # No decoder: the tokenizers library then joins tokens with single spaces, which is the format.
+    # Every token decodes with its leading space (GPT-2's convention), so a prompt's text and its
+    # decoded continuation concatenate into the text of the whole sequence (what pipeline prints).
+    backend.decoder = decoders.Replace(Regex("^"), " ")
     if vocab.special is not None:
         specials = vocab.special.to_dict()
         backend.add_tokens(
@@ -155,8 +159,9 @@ def _special_map(tokenizer: PreTrainedTokenizerFast) -> dict[str, str]:
 
 
 def decode_ids(tokenizer: PreTrainedTokenizerFast, ids) -> str:
-    """Text of a token-id sequence, every token kept (markers and pad/bos/eos included)."""
-    return tokenizer.decode([int(i) for i in ids], skip_special_tokens=False)
+    """Text of a token-id sequence, every token kept (markers and pad/bos/eos included), without
+    the first token's leading space."""
+    return tokenizer.decode([int(i) for i in ids], skip_special_tokens=False).removeprefix(" ")
 
 
 def encode_text(tokenizer: PreTrainedTokenizerFast, text: str) -> list[int]:

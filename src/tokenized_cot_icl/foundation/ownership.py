@@ -2,7 +2,7 @@
 
 Every command that replaces or removes a directory asks here first. A directory proves itself
 ours by a marker this project writes and recognises: a run directory by its ``args.json``
-(foundation.run_dir), an export by its ``cot_icl_export.json`` (data.export), a staging
+(foundation.run_dir), an export by its ``_cot_icl_export.json`` (data.export), a staging
 directory by :data:`STAGING_MARKER`, written into it when it is made. Anything else is refused
 with :class:`OverwriteRefusedError`, naming the path, what is there and why it is kept.
 
