@@ -237,6 +237,8 @@ def export_over_old_leftover(ws):
 
 @case(1, "data export --overwrite killed with SIGKILL mid-write, then run again")
 def export_killed(ws):
+    from tokenized_cot_icl.data.export import read_export_meta
+
     out = ws.root / "out"
     first = ws.export(out, 64)
     if first.returncode:
@@ -257,7 +259,7 @@ def export_killed(ws):
     intact_after_kill = not ws.lost()
     ws.keep = ["out/"]  # the re-run replaces the export, as asked
     again = ws.export(out, 96, "--overwrite")
-    meta = json.loads((out / "cot_icl_export.json").read_text()) if (out / "cot_icl_export.json").exists() else {}
+    meta = read_export_meta(out) if again.returncode == 0 else {}
     ok = intact_after_kill and again.returncode == 0 and "left unfinished" in again.stderr and meta.get("n_rows") == 96
     detail = (f"old export intact after kill: {intact_after_kill}; re-run exit {again.returncode}, "
               f"leftover named: {'left unfinished' in again.stderr}, rows {meta.get('n_rows')}")  # fmt: skip
