@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import PreTrainedTokenizerFast
+
+if TYPE_CHECKING:  # transformers costs seconds to import: only build_tokenizer needs it
+    from transformers import PreTrainedTokenizerFast
 
 from tokenized_cot_icl.foundation.vocab import Vocab
 
@@ -113,6 +115,8 @@ def _backend(args) -> Tokenizer:
 
 def build_tokenizer(args) -> PreTrainedTokenizerFast:
     """The tokenizer of ``args``' vocabulary (anything with ``vocab_size`` and ``enable_special_tokens``)."""
+    from transformers import PreTrainedTokenizerFast
+
     vocab = Vocab.for_args(args)
     names: dict[str, Any] = {}
     if vocab.special is not None:

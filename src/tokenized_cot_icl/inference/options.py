@@ -10,6 +10,7 @@ from typing import Any
 
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.vocab import SpecialTokens
+from tokenized_cot_icl.models.files import default_max_new_tokens
 from tokenized_cot_icl.prompts.strategies import strategy_for
 from tokenized_cot_icl.prompts.transformations import DROP_CHOICES, apply_transformations
 
@@ -93,11 +94,8 @@ class PromptCase:
 
 
 def max_new_tokens(args: Args, options: EvalOptions) -> int:
-    if options.max_tokens:
-        return options.max_tokens
-    if args.enable_special_tokens:
-        return args.pred_token_budget
-    return args.max_chain_length if args.enable_cot else 1
+    """``--max-tokens``, else the budget every model directory's generation_config.json names (models.files)."""
+    return options.max_tokens or default_max_new_tokens(args)
 
 
 def build_cases(dataset, args: Args, options: EvalOptions) -> list[PromptCase]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tokenized_cot_icl.data.dataset import pad_token_id
 from tokenized_cot_icl.data.tokenizer import TOKENIZER_FILES, save_tokenizer
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.io import naming_path
@@ -43,8 +42,9 @@ def default_max_new_tokens(args: Args) -> int:
 
 def generation_settings(args: Args) -> dict[str, Any]:
     """The fields of ``generation_config.json`` (module docstring)."""
-    special = Vocab.for_args(args).special
-    ids = {"pad_token_id": pad_token_id(args)}
+    vocab = Vocab.for_args(args)
+    special = vocab.special
+    ids = {"pad_token_id": vocab.pad_id}  # the dataset's pad id (data.dataset.pad_token_id)
     if special is not None:
         ids.update(bos_token_id=special.bos, eos_token_id=special.eos)
     return {**ids, "do_sample": False, "max_new_tokens": default_max_new_tokens(args)}
