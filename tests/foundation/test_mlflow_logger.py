@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +20,9 @@ from mlflow.tracking import MlflowClient
 
 from tests.training.helpers import TINY_BASE, child_env, write_card
 from tokenized_cot_icl.core.args import Args
+from tokenized_cot_icl.foundation.io import write_json
+from tokenized_cot_icl.foundation.loggers import build_logger
+from tokenized_cot_icl.foundation.mlflow_logger import tracking_uri
 from tokenized_cot_icl.foundation.run_dir import RunDir
 from tokenized_cot_icl.training.trainer import Trainer
 
@@ -137,7 +142,7 @@ def test_metrics_params_artifacts_reach_the_server_and_resume_continues_the_run(
     runs = client.search_runs([client.get_experiment_by_name("training-test").experiment_id])
     assert [r.info.run_id for r in runs] == [run.info.run_id]
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")]
-    assert steps.count(20) == 2 and steps.count(10) == 1
+    assert steps == [10, 20]  # step 20, logged again after the resume, is on the server once
     assert "MLflow tracking" not in capfd.readouterr().err
 
 
@@ -234,3 +239,102 @@ def test_without_a_server_mlflow_logs_into_the_run_directory(tmp_path, monkeypat
     (run,) = client.search_runs([client.get_experiment_by_name("cot-icl-lab").experiment_id])
     assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/loss")] == [0, 10]
     assert (run_dir / "mlartifacts").is_dir()
+
+
+def _forget_run(server: MlflowServer, run_id: str) -> None:
+    """The server loses the run, as one restarted on an empty database does (no restart needed)."""
+    with sqlite3.connect(server.root / "mlflow.db") as db:
+        db.execute("DELETE FROM runs WHERE run_uuid = ?", (run_id,))
+
+
+def _launch(run_dir: Path, resume_step: int | None):
+    """One launch of a run's loggers (metrics.jsonl + MLflow), resumed at ``resume_step`` if given."""
+    return build_logger("mlflow", run_dir, "r", resumed=resume_step is not None, resume_step=resume_step or 0)
+
+
+def _killed_before_counting(server, run_dir):
+    logger = _launch(run_dir, None)
+    for step in (10, 20):
+        logger.log_metrics({"train/loss": 1.0 / step, "train/lr": 0.1}, step)
+    state = json.loads((run_dir / "mlflow_run.json").read_text())
+    write_json(run_dir / "mlflow_run.json", {**state, "synced_records": 0})  # killed before the count was written
+    return _launch(run_dir, 20)
+
+
+def _resumed_before_the_last_step(server, run_dir):
+    logger = _launch(run_dir, None)
+    for step in (10, 20):
+        logger.log_metrics({"train/loss": 1.0 / step, "train/lr": 0.1}, step)
+    logger = _launch(run_dir, 10)  # killed after step 20, resumed from the checkpoint at 10
+    logger.log_metrics({"train/loss": 1.0 / 20, "train/lr": 0.1}, 20)
+    return logger
+
+
+def _stored_run_lost_between_launches(server, run_dir):
+    logger = _launch(run_dir, None)
+    logger.log_params({"seed": 1})
+    for step in (10, 20):
+        logger.log_metrics({"train/loss": 1.0 / step, "train/lr": 0.1}, step)
+    _forget_run(server, logger.loggers[1].run_id)
+    logger = _launch(run_dir, 20)
+    logger.log_params({"seed": 1})  # as every launch of the trainer does
+    return logger
+
+
+def _run_lost_while_logging(server, run_dir):
+    logger = _launch(run_dir, None)
+    logger.log_params({"seed": 1})
+    logger.log_metrics({"train/loss": 0.1, "train/lr": 0.1}, 10)
+    _forget_run(server, logger.loggers[1].run_id)
+    logger.log_metrics({"train/loss": 0.05, "train/lr": 0.1}, 20)
+    return logger
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        _killed_before_counting,
+        _resumed_before_the_last_step,
+        _stored_run_lost_between_launches,
+        _run_lost_while_logging,
+    ],
+)
+def test_one_point_per_key_and_step_in_a_live_run_whatever_happened(
+    tmp_path, server, mlflow_server, monkeypatch, capfd, scenario
+):
+    """Idempotent by (key, step); a run the server lost is replaced by a new run, named in one line."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_SERVICE_URL", mlflow_server)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", f"idempotent-{scenario.__name__}")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    logger = scenario(server, run_dir)
+    logger.log_metrics({"train/loss": 1.0 / 30, "train/lr": 0.1}, 30)
+    logger.close(finished=True)
+    client = MlflowClient(tracking_uri=mlflow_server)
+    run_id = json.loads((run_dir / "mlflow_run.json").read_text())["run_id"]
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    for key in ("train/loss", "train/lr"):
+        assert history(client, run_id, key) == jsonl_history(run_dir, key), key  # each step once, in order
+    assert [step for step, _ in history(client, run_id, "train/loss")] == [10, 20, 30]
+    err = capfd.readouterr().err
+    if "lost" in scenario.__name__:
+        (line,) = [line for line in err.splitlines() if "no longer exists" in line]
+        first = line.split("MLflow run ")[1].split()[0]
+        assert first != run_id and f"new run {run_id}" in line and "RESOURCE_DOES_NOT_EXIST" in line
+        assert run.data.params["seed"] == "1"
+    assert "WARNING" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("variable", "uri"),
+    [("MLFLOW_TRACKING_URI", "http://"), ("MLFLOW_SERVICE_URL", "https://"), ("MLFLOW_TRACKING_URI", "http://:5000"),
+     ("MLFLOW_TRACKING_URI", "http://127.0.0.1:port")],
+)  # fmt: skip
+def test_a_tracking_uri_without_a_usable_host_or_port_is_refused_as_given(tmp_path, monkeypatch, variable, uri):
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_SERVICE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, uri)
+    with pytest.raises(ValueError, match=rf"^{variable}='{re.escape(uri)}' (names no host|has an unusable port)"):
+        tracking_uri(tmp_path)

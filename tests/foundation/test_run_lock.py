@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 
 import pytest
 
-from tokenized_cot_icl.foundation.run_lock import RunLock, RunLockedError
+from tokenized_cot_icl.foundation.run_lock import RunLock, RunLockedError, RunLockLostError
 
 HOLD = """
 import sys, time
@@ -68,3 +69,90 @@ def test_an_unusable_location_is_one_line(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match=r"file/run.lock: cannot create the run lock"):
         RunLock(tmp_path / "file" / "run.lock").acquire()
+
+
+def _delete(run):
+    (run / "run.lock").unlink()
+
+
+def _replace(run):
+    (run / "other").write_text("")
+    os.replace(run / "other", run / "run.lock")  # a new inode under the same name
+
+
+def _replace_with_link(run):
+    (run / "run.lock").unlink()
+    (run / "run.lock").symlink_to(run.parent / "victim.txt")
+
+
+@pytest.mark.parametrize("tamper", [_delete, _replace, _replace_with_link])
+def test_no_second_writer_whatever_happens_to_the_lock_file(tmp_path, tamper):
+    """The run directory itself is locked: removing or replacing run.lock under a live holder
+    lets no second process in, and a link in its place never makes us write elsewhere."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (tmp_path / "victim.txt").write_text("keep me")
+    holder = RunLock(run / "run.lock")
+    holder.acquire()
+    tamper(run)
+    with pytest.raises(
+        RunLockedError, match=rf"{re.escape(str(run))} is in use: its lock .* is held by (PID {os.getpid()}|another)"
+    ):
+        RunLock(run / "run.lock").acquire()
+    # The holder notices at its next check: it records itself again in a file of its own (a link is
+    # not followed: the directory's lock alone keeps the second process out).
+    note = holder.check()
+    assert note is not None and "replaced while this process held it" in note
+    assert holder.check() is None  # said once
+    if tamper is not _replace_with_link:
+        assert json.loads((run / "run.lock").read_text())["pid"] == os.getpid()
+    with pytest.raises(RunLockedError, match="is in use"):
+        RunLock(run / "run.lock").acquire()
+    holder.release()
+    assert (tmp_path / "victim.txt").read_text() == "keep me"
+
+
+def test_a_link_in_place_of_the_lock_file_is_refused_not_followed(tmp_path):
+    (tmp_path / "victim.txt").write_text("keep me")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.lock").symlink_to(tmp_path / "victim.txt")
+    with pytest.raises(ValueError, match=r"run.lock: cannot create the run lock \(it is a symbolic link"):
+        RunLock(tmp_path / "run" / "run.lock").acquire()
+    assert (tmp_path / "victim.txt").read_text() == "keep me"
+
+
+def test_without_directory_locks_a_record_replaced_between_open_and_flock_is_relocked(tmp_path, monkeypatch):
+    """Where the filesystem cannot lock a directory (NFS), the record's inode is checked after flock."""
+    import fcntl
+
+    from tokenized_cot_icl.foundation import run_lock
+
+    monkeypatch.setattr(RunLock, "_lock_directory", lambda self: None)
+    real_flock, other = fcntl.flock, {}
+
+    def racing_flock(fd, operation):
+        if not other:  # another process replaces the file and locks the new one just before our flock
+            _replace(tmp_path)
+            other["fd"] = os.open(tmp_path / "run.lock", os.O_RDWR)
+            real_flock(other["fd"], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(run_lock.fcntl, "flock", racing_flock)
+    (tmp_path / "run.lock").write_text("")
+    with pytest.raises(RunLockedError, match="is in use"):
+        RunLock(tmp_path / "run.lock").acquire()
+    os.close(other["fd"])
+
+
+def test_the_holder_stops_when_its_run_directory_is_replaced(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    holder = RunLock(run / "run.lock")
+    holder.acquire()
+    run.rename(tmp_path / "moved")
+    run.mkdir()  # where a second launch could now write
+    with pytest.raises(
+        RunLockLostError, match=rf"{re.escape(str(run))} was moved or replaced while this process held its lock"
+    ):
+        holder.check()
+    holder.release()

@@ -143,15 +143,27 @@ def _scale_request(ns: argparse.Namespace) -> tuple[list[str], list[int], dict]:
 
 
 def _scale(ns: argparse.Namespace) -> int:
-    from tokenized_cot_icl.analysis.verification_plots import plot_scaling
-    from tokenized_cot_icl.foundation.io import write_json
-    from tokenized_cot_icl.inference.scaling import run_scaling
-    from tokenized_cot_icl.inference.verify_run import scaling_context, search_engine_kwargs
+    from tokenized_cot_icl.foundation.run_lock import RunLock
 
     methods, values, settings = _scale_request(ns)
     target = _target(ns)
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)
+    # DIR's names are fixed: one scale writes them at a time, a second is refused naming the first.
+    lock = RunLock(
+        out / ".scale.lock", what="output directory", purpose="Only one cot-icl scale may write it at a time",
+        alternative="give another --out", remove_on_release=True,
+    )  # fmt: skip
+    with lock:
+        return _scale_into(ns, target, out, methods, values, settings)
+
+
+def _scale_into(ns: argparse.Namespace, target, out: Path, methods, values, settings) -> int:
+    from tokenized_cot_icl.analysis.verification_plots import plot_scaling
+    from tokenized_cot_icl.foundation.io import write_json
+    from tokenized_cot_icl.inference.scaling import run_scaling
+    from tokenized_cot_icl.inference.verify_run import scaling_context, search_engine_kwargs
+
     with _open(ns, target, **search_engine_kwargs(ns.backend, target.args)) as backend:
         ctx = scaling_context(
             backend, target, settings["max_prompts"], temperature=settings["temperature"], seed=ns.seed,

@@ -11,6 +11,20 @@ server answers again the queue drains in order and the recovery is reported. Wha
 the server is counted in ``mlflow_run.json`` (records of ``metrics.jsonl``), so records still
 missing when a run crashed or finished during an outage are sent from ``metrics.jsonl`` by the
 next launch of the same run (re-running a finished command resumes it at its end).
+
+Idempotent by (key, step): a point the server already holds is never sent again, so a resume that
+re-logs the steps after its checkpoint, or a launch replaying records a killed one sent but had
+not yet counted, leaves one point per key and step. On connecting to a run it already has (a
+resume, or the server back after an outage, when a request that timed out may have landed), the
+logger asks the server for the steps of every key it holds (``get_metric_history``).
+
+A dead run id: a server that answers "run not found" (``RESOURCE_DOES_NOT_EXIST``: e.g. restarted
+on an empty database) is not an outage. The logger starts a new run, says so in one line naming
+the old and new run ids, and sends it everything again: params, every record of ``metrics.jsonl``
+and the artifacts logged so far.
+
+A tracking URI is checked before use: an ``http(s)`` URI without a host (``http://``) or with a
+port that is not a number is refused naming the variable and the value as given.
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,11 +50,33 @@ MAX_PARAM_LENGTH = 6000
 FIRST_RETRY_S, MAX_RETRY_S = 2.0, 60.0
 # Errors the server answers for a request it will never accept: retrying cannot help.
 PERMANENT_ERRORS = ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "RESOURCE_DOES_NOT_EXIST", "INVALID_STATE")
+URI_VARIABLES = ("MLFLOW_SERVICE_URL", "MLFLOW_TRACKING_URI")  # the first one set wins
+RUN_NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 
 
 def tracking_uri(run_dir: Path) -> str:
-    uri = os.environ.get("MLFLOW_SERVICE_URL") or os.environ.get("MLFLOW_TRACKING_URI")
-    return uri or f"sqlite:///{(Path(run_dir) / 'mlflow.db').resolve()}"
+    for variable in URI_VARIABLES:
+        uri = os.environ.get(variable)
+        if uri:
+            check_uri(variable, uri)
+            return uri
+    return f"sqlite:///{(Path(run_dir) / 'mlflow.db').resolve()}"
+
+
+def check_uri(variable: str, uri: str) -> None:
+    """Refuses an ``http(s)`` URI MLflow would misread (``http://`` becomes a request to host ``api``)."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme.lower() not in ("http", "https"):
+        return  # sqlite:, file:, databricks, a path: MLflow's own forms
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # http://host:port, http://host:99999
+        port_ok = False
+    if not parts.hostname or not port_ok:
+        problem = "names no host" if not parts.hostname else "has an unusable port (1 to 65535)"
+        raise ValueError(
+            f"{variable}={uri!r} {problem}; give the tracking server's address, e.g. http://127.0.0.1:5000"
+        )
 
 
 class MlflowLogger(MetricLogger):
@@ -60,6 +97,9 @@ class MlflowLogger(MetricLogger):
         self.outage: str | None = None
         self.retry_at, self.pause = 0.0, FIRST_RETRY_S
         self.delayed = 0
+        self.present: dict[str, set[int]] = {}  # key -> steps the server holds for this run
+        self.params: dict[str, Any] = {}  # what a replacement run is sent again
+        self.artifacts: list[Path] = []
         self._queue_backlog(resumed)
         self._flush(force=True)
 
@@ -95,15 +135,59 @@ class MlflowLogger(MetricLogger):
         from mlflow.tracking import MlflowClient
 
         self.client = self.client or MlflowClient(tracking_uri=self.uri)
-        if self.run_id is not None:
-            self.client.update_run(self.run_id, status="RUNNING")
+        if self.run_id is None:
+            self._create_run()
         else:
-            run = self.client.create_run(
-                self._experiment_id(), run_name=self.run_name, tags={"run_dir": str(self.run_dir)}
-            )
-            self.run_id = run.info.run_id
-            self._write_state()
+            try:
+                self.client.update_run(self.run_id, status="RUNNING")
+            except Exception as err:
+                if _error_code(err) != RUN_NOT_FOUND:
+                    raise
+                self._replace_run()
+            else:
+                self._load_present()
         self.connected = True
+
+    def _create_run(self) -> None:
+        run = self.client.create_run(self._experiment_id(), run_name=self.run_name, tags={"run_dir": str(self.run_dir)})
+        self.run_id, self.present = run.info.run_id, {}
+        self._write_state()
+
+    def _load_present(self) -> None:
+        """The steps the server holds, per key: what it has is never sent twice."""
+        keys = self.client.get_run(self.run_id).data.metrics
+        self.present = {key: {m.step for m in self.client.get_metric_history(self.run_id, key)} for key in keys}
+
+    def _run_is_gone(self) -> bool:
+        try:
+            self.client.get_run(self.run_id)
+        except Exception as err:
+            if _error_code(err) == RUN_NOT_FOUND:
+                return True
+            raise
+        return False
+
+    def _replace_run(self) -> None:
+        """The server lost the run: a new one gets params, every metrics.jsonl record and the artifacts."""
+        old = self.run_id
+        self.synced = 0
+        self._create_run()
+        path = self.run_dir / METRICS_FILE
+        records = [r for _, r in read_jsonl(path) if "step" in r] if path.exists() else []
+        now = int(time.time() * 1000)
+        rest = [(kind, payload) for kind, payload in self.queue if kind not in ("params", "metrics", "artifact")]
+        replay: list[tuple[str, Any]] = [("params", dict(self.params))] if self.params else []
+        for record in records:
+            metrics = {k: v for k, v in record.items() if k != "step"}
+            replay.append(("metrics", self._metrics(metrics, int(record["step"]), now)))
+        replay += [("artifact", artifact) for artifact in self.artifacts]
+        self.queue = deque(replay + rest)
+        self.delayed = 0
+        _warn(
+            f"note: MLflow run {old} no longer exists at {self.uri} (the server answered {RUN_NOT_FOUND}, e.g. it was "
+            f"restarted on an empty database); logging to a new run {self.run_id} and sending it the {len(records)} "
+            f"records of {path} again"
+        )
 
     def _experiment_id(self) -> str:
         name = os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT)
@@ -116,7 +200,11 @@ class MlflowLogger(MetricLogger):
 
     def _send(self, kind: str, payload: Any) -> None:
         if kind == "metrics":
-            self.client.log_batch(self.run_id, metrics=payload)
+            batch = [m for m in payload if m.step not in self.present.get(m.key, ())]
+            if batch:
+                self.client.log_batch(self.run_id, metrics=batch)
+            for m in batch:
+                self.present.setdefault(m.key, set()).add(m.step)
         elif kind == "params":
             from mlflow.entities import Param
 
@@ -142,7 +230,10 @@ class MlflowLogger(MetricLogger):
                 try:
                     self._send(kind, payload)
                 except Exception as err:
-                    if getattr(err, "error_code", None) not in PERMANENT_ERRORS:
+                    if _error_code(err) == RUN_NOT_FOUND and self._run_is_gone():
+                        self._replace_run()
+                        continue
+                    if _error_code(err) not in PERMANENT_ERRORS:
                         raise
                     _warn(f"WARNING: MLflow at {self.uri} refused a {kind} update ({_first_line(err)}); skipped")
                 self.queue.popleft()
@@ -186,12 +277,15 @@ class MlflowLogger(MetricLogger):
         return [Metric(key, float(value), timestamp, step) for key, value in metrics.items()]
 
     def log_params(self, params: Mapping[str, Any]) -> None:
+        self.params.update(params)
         self._enqueue("params", dict(params))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         self._enqueue("metrics", self._metrics(metrics, step, int(time.time() * 1000)))
 
     def log_artifact(self, path: Path) -> None:
+        if Path(path) not in self.artifacts:
+            self.artifacts.append(Path(path))
         self._enqueue("artifact", Path(path))
 
     def close(self, finished: bool = True) -> None:
@@ -213,6 +307,10 @@ def _warn(message: str) -> None:
 def _param_text(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
     return text[:MAX_PARAM_LENGTH]
+
+
+def _error_code(err: Exception) -> str | None:
+    return getattr(err, "error_code", None)
 
 
 def _first_line(err: Exception) -> str:

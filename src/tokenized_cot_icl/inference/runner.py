@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from tokenized_cot_icl.foundation.config import Args
+from tokenized_cot_icl.foundation.result_paths import new_results_file
 from tokenized_cot_icl.foundation.run_dir import RunDir
 from tokenized_cot_icl.foundation.vocab import Vocab
 from tokenized_cot_icl.inference.backends import BackendConfig, InferenceBackend, create_backend
@@ -90,18 +90,18 @@ def open_backend(name: str, target: EvalTarget, options_list: list[EvalOptions],
 def write_results(
     target: EvalTarget, backend_name: str, result: EvalResult, directory: Optional[Path] = None, tag: str = ""
 ) -> tuple[Path, Path]:
-    """``<run>/eval_results/<backend>-<checkpoint>[-tag]-<timestamp>.json`` and ``.jsonl`` (per prompt).
+    """``<run>/eval_results/<backend>-ckpt<checkpoint>[-tag]-<time>-<pid>-<random>.json`` and ``.jsonl``
+    (per prompt), under a name no concurrent command shares (``foundation.result_paths``).
 
     The summary's ``metrics`` holds the numbers under the trainer's names (``eval/answer_accuracy``,
     ``eval/accuracy_chain_index_<c>``, ``eval/format_accuracy``, ...); ``accuracy`` (= ``eval/answer_accuracy``)
     and ``format_accuracy`` (well-formed outputs, every prompt format) stay for existing readers.
     """
     directory = Path(directory) if directory else RunDir(target.run_dir).results_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    stem = "-".join(p for p in (backend_name, f"ckpt{target.checkpoint}", tag, stamp) if p)
-    summary_path, records_path = directory / f"{stem}.json", directory / f"{stem}.jsonl"
-    with records_path.open("w") as fh:
+    prefix = "-".join(p for p in (backend_name, f"ckpt{target.checkpoint}", tag) if p)
+    stem, fh = new_results_file(directory, prefix, ".jsonl")  # a stem no concurrent command shares
+    summary_path, records_path = stem.with_name(f"{stem.name}.json"), stem.with_name(f"{stem.name}.jsonl")
+    with fh:
         for record in result.records():
             fh.write(json.dumps(record) + "\n")
     summary = {

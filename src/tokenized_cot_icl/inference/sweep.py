@@ -24,7 +24,6 @@ logged through the metric loggers (step = point index); a summary table closes t
 
 from __future__ import annotations
 
-import datetime as _dt
 import itertools
 import json
 import tomllib
@@ -123,15 +122,15 @@ def run_sweep(
 ) -> list[dict[str, Any]]:
     """Evaluates every point of ``card`` with ONE engine; returns the summary rows."""
     from tokenized_cot_icl.foundation.loggers import build_logger
+    from tokenized_cot_icl.foundation.result_paths import new_results_dir
     from tokenized_cot_icl.foundation.run_dir import RunDir
     from tokenized_cot_icl.inference.runner import evaluate_cases, open_backend, write_results
 
     for options in card.points:
         options.check_against(target.args)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     root = Path(output_dir) if output_dir else RunDir(target.run_dir).results_dir
-    sweep_dir = root / f"{card.name}-{backend_name}-ckpt{target.checkpoint}-{stamp}"
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    # A directory of its own, whatever else runs: its summary lists exactly the points it holds.
+    sweep_dir = new_results_dir(root, f"{card.name}-{backend_name}-ckpt{target.checkpoint}")
     logger_name = card.metric_logger or target.args.metric_logger
     logger = build_logger(logger_name, sweep_dir, f"eval:{card.name}", resumed=False, resume_step=0)
     logger.log_params({"card": card.name, "backend": backend_name, "checkpoint": target.checkpoint})

@@ -12,7 +12,6 @@ drop the CoT of k demonstrations. The first sample's steps are labelled globally
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Optional
 import numpy as np
 
 from tokenized_cot_icl.data.symbolic import SymbolicDataset
+from tokenized_cot_icl.foundation.result_paths import new_results_file
 from tokenized_cot_icl.foundation.symbolic_config import SymbolicArgs
 from tokenized_cot_icl.generator.words import SYMBOLIC_GENERATOR_VERSION
 from tokenized_cot_icl.inference.backends import BackendConfig, InferenceBackend, create_backend
@@ -205,13 +205,11 @@ def open_symbolic_backend(name: str, model_dir: Path, max_len: int, **engine: An
 def write_symbolic_results(
     directory: Path, backend_name: str, model_dir: Path, args: SymbolicArgs, result: SymbolicEvalResult, tag: str = ""
 ) -> tuple[Path, Path]:
-    """``<dir>/<backend>-symbolic[-tag]-<timestamp>.json`` and ``.jsonl`` (per prompt), as the token evaluator."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    stem = "-".join(p for p in (backend_name, "symbolic", tag, stamp) if p)
-    summary_path, records_path = directory / f"{stem}.json", directory / f"{stem}.jsonl"
-    with records_path.open("w") as fh:
+    """``<dir>/<backend>-symbolic[-tag]-<time>-<pid>-<random>.json`` and ``.jsonl`` (per prompt), as the token evaluator."""
+    prefix = "-".join(p for p in (backend_name, "symbolic", tag) if p)
+    stem, fh = new_results_file(directory, prefix, ".jsonl")  # a stem no concurrent command shares
+    summary_path, records_path = stem.with_name(f"{stem.name}.json"), stem.with_name(f"{stem.name}.jsonl")
+    with fh:
         for record in result.records():
             fh.write(json.dumps(record) + "\n")
     summary = {

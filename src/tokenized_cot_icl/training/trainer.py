@@ -199,6 +199,9 @@ class Trainer:
                 batch = as_tensors(batch)
                 window.data_wait += time.perf_counter() - wait_start
                 self._train_step(ddp_model, optimizer, scheduler, batch, window)
+                note = self.lock.check()  # rank 0: stops if its run directory was replaced under it
+                if note:
+                    self._say(note)
                 step += 1
                 bar.update(1)
                 state["total_cot_examples"] += int(batch["num_cot_examples"].sum())
