@@ -49,17 +49,27 @@ def file_digest(path: Path, sync: bool = False) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def write_manifest(directory: str | os.PathLike, name: str = MANIFEST_FILE, files: list[str] | None = None) -> Path:
+def write_manifest(
+    directory: str | os.PathLike,
+    name: str = MANIFEST_FILE,
+    files: list[str] | None = None,
+    known: dict[str, dict[str, Any]] | None = None,
+) -> Path:
     """Lists ``files`` (default: every regular file in ``directory``) with sizes and digests.
 
     Each file is flushed to disk while it is hashed, so once the caller's completeness marker
-    lands, what the manifest describes is durable too.
+    lands, what the manifest describes is durable too. ``known``: entries of an earlier manifest
+    of the same files, kept as they are (a manifest extended keeps vouching for what it vouched
+    for, instead of re-hashing files that could have changed since they were checked).
     """
     directory = Path(directory)
     if files is None:
         files = sorted(p.name for p in directory.iterdir() if p.is_file() and p.name != name)
     entries = {}
     for file in files:
+        if known and file in known:
+            entries[file] = dict(known[file])
+            continue
         size, sha = file_digest(directory / file, sync=True)
         entries[file] = {"size": size, "sha256": sha}
     path = directory / name
