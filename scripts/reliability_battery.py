@@ -337,6 +337,230 @@ def full_disk_at_export(ws):
     return handled, detail
 
 
+# ---- principle 4: one writer per run and results directory; distinct results; MLflow idempotent ----
+def _trained(ws, name: str = "r", *args: str) -> Path:
+    result = ws.train("--run-name", name, *args)
+    if result.returncode:
+        raise RuntimeError(f"setup failed: {error_line(result)}")
+    return ws.root / "runs" / name
+
+
+def _interrupt_after_step_2(run: Path) -> None:
+    """The run as a kill after its step-2 checkpoint leaves it."""
+    shutil.rmtree(run / "checkpoints" / "4")
+    shutil.rmtree(run / "final_model")
+    (run / "final_metrics.json").unlink()
+
+
+def _hold_a_live_run(ws, name: str = "live") -> subprocess.Popen:
+    """A run training in the background, stopped (SIGSTOP) once it holds its lock: a live holder."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [COT_ICL, "train", "--task-card", str(ws.card), "--output-base-dir", str(ws.root / "runs"),
+               "--run-name", name, "--set", "n_tasks=80000"]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ws.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock, deadline = ws.root / "runs" / name / "run.lock", time.time() + 120
+    while not (lock.exists() and lock.read_text().strip() and (lock.parent / "metrics.jsonl").exists()):
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("setup failed: the first run did not start")
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGSTOP)
+    return proc
+
+
+def _end(proc: subprocess.Popen) -> None:
+    proc.kill()  # SIGKILL ends a stopped process too
+    proc.wait()
+
+
+def _lock_tamper_case(tamper: str):
+    def run(ws):
+        first = _hold_a_live_run(ws)
+        lock = ws.root / "runs" / "live" / "run.lock"
+        try:
+            if tamper == "deleted":
+                lock.unlink()
+            else:
+                (lock.parent / "other.lock").write_text("")
+                os.replace(lock.parent / "other.lock", lock)  # a new file under the same name
+            ws.snapshot()
+            result = ws.train("--run-name", "live", "--set", "n_tasks=80000")
+        finally:
+            _end(first)
+        return refused_naming(result, f"run directory {lock.parent} is in use")
+
+    return run
+
+
+for _tamper in ("deleted", "replaced by another file"):
+    case(4, f"a second launch while the live run's run.lock is {_tamper}")(_lock_tamper_case(_tamper))
+
+
+@case(4, "run.lock replaced by a symbolic link to a user's file, then the run relaunched")
+def lock_is_a_link(ws):
+    run = _trained(ws)
+    notes = ws.root / "notes.txt"
+    notes.write_text("the user's notes\n")
+    (run / "run.lock").unlink()
+    (run / "run.lock").symlink_to(notes)
+    ws.snapshot()
+    return refused_naming(ws.train("--run-name", "r"), str(run / "run.lock"), "symbolic link")
+
+
+EVAL_CARD = "[sweep]\nmax_prompts = [2, 4]\n"
+
+
+def _at_once(ws, *commands: list[str]) -> list[subprocess.CompletedProcess]:
+    """Starts every command, then waits for all: concurrent commands on one run."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([COT_ICL, *c], cwd=ws.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for c in commands]  # fmt: skip
+    out = []
+    for c, p in zip(commands, procs):
+        stdout, stderr = p.communicate(timeout=600)
+        out.append(subprocess.CompletedProcess(c, p.returncode, stdout, stderr))
+    return out
+
+
+@case(4, "two evaluation sweeps (eval --eval-card) of one run at once")
+def two_sweeps(ws):
+    run = _trained(ws)
+    card = ws.root / "sweep.toml"
+    card.write_text(EVAL_CARD)
+    ws.keep = ["runs/r/eval_results/"]
+    ws.snapshot()
+    results = _at_once(ws, ["eval", str(run), "--eval-card", str(card)], ["eval", str(run), "--eval-card", str(card)])
+    if any(r.returncode for r in results):
+        return False, "; ".join(f"exit {r.returncode}: {error_line(r)}" for r in results)
+    dirs = sorted(p for p in (run / "eval_results").iterdir() if p.is_dir())
+    own = []
+    for d in dirs:
+        rows = json.loads((d / "summary.json").read_text())["rows"]
+        own.append(sorted(r["results_file"] for r in rows) == sorted(p.name for p in d.glob("*-p*.json")))
+        own[-1] = own[-1] and [r["point"] for r in rows] == [0, 1]
+    ok = len(dirs) == 2 and all(own)
+    return ok, f"{len(dirs)} sweep directories; each summary lists exactly its own 2 points: {all(own)}"
+
+
+def _two_at_once_case(command: str):
+    def run(ws):
+        run = _trained(ws)
+        ws.keep = ["runs/r/eval_results/"]
+        ws.snapshot()
+        argv = [command, str(run), "--max-prompts", "4"]
+        results = _at_once(ws, argv, argv)
+        if any(r.returncode for r in results):
+            return False, "; ".join(f"exit {r.returncode}: {error_line(r)}" for r in results)
+        summaries = [p for p in (run / "eval_results").glob("*.json") if not p.name.endswith("-verification.json")]
+        complete = all((p.parent / json.loads(p.read_text())["records_file"]).exists() for p in summaries)
+        return len(summaries) == 2 and complete, f"{len(summaries)} results files, each with its records: {complete}"
+
+    return run
+
+
+for _command in ("eval", "verify"):
+    case(4, f"two `cot-icl {_command}` of one run at once")(_two_at_once_case(_command))
+
+
+@case(4, "cot-icl scale --out DIR while another scale is writing DIR")
+def scale_same_out(ws):
+    run = _trained(ws)
+    out = ws.root / "scale"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [COT_ICL, "scale", str(run), "--methods", "majority", "--n", "1", "--max-prompts", "4", "--out", str(out)]
+    first = subprocess.Popen(argv, cwd=ws.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not ((out / ".scale.lock").exists() and (out / ".scale.lock").read_text().strip()):
+        if first.poll() is not None or time.time() > deadline:
+            return False, f"setup failed: the first scale ended first (exit {first.poll()})"
+        time.sleep(0.02)
+    os.kill(first.pid, signal.SIGSTOP)
+    ws.keep = ["scale/.scale.lock"]  # the first removes its lock when it ends
+    ws.snapshot()
+    try:
+        second = ws.cot_icl(*argv[1:])
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    first.wait(timeout=300)
+    handled, detail = refused_naming(second, f"output directory {out} is in use")
+    ok = handled and first.returncode == 0 and (out / "scaling.json").exists()
+    return ok, f"{detail}; the first finished: exit {first.returncode}"
+
+
+def _mlflow_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_SERVICE_URL")}
+    return {**env, "OMP_NUM_THREADS": "1", **extra}
+
+
+def _train_env(ws, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    command = [COT_ICL, "train", "--task-card", str(ws.card), "--output-base-dir", str(ws.root / "runs"), *args]
+    return subprocess.run(command, cwd=ws.root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _duplicates(db: Path) -> tuple[int, int]:
+    """(points, (run, key, step) held more than once) in an MLflow SQLite store."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        points = con.execute("SELECT COUNT(*) FROM metrics").fetchone()[0]
+        dups = con.execute("SELECT COUNT(*) FROM (SELECT 1 FROM metrics GROUP BY run_uuid, key, step "
+                           "HAVING COUNT(*) > 1)").fetchone()[0]  # fmt: skip
+    return points, dups
+
+
+@case(4, "MLflow logging: killed after the step-4 logs, before its checkpoint; resumed from step 2")
+def mlflow_resume_duplicates(ws):
+    env = _mlflow_env()
+    args = ("--run-name", "r", "--set", "metric_logger=mlflow")
+    first = _train_env(ws, env, *args)
+    if first.returncode:
+        return False, f"setup failed: {error_line(first)}"
+    run = ws.root / "runs" / "r"
+    _interrupt_after_step_2(run)
+    ws.keep = ["runs/r/"]
+    ws.snapshot()
+    again = _train_env(ws, env, *args)
+    points, dups = _duplicates(run / "mlflow.db")
+    ok = again.returncode == 0 and points > 0 and dups == 0
+    return ok, f"exit {again.returncode}; {points} points, {dups} (key, step) held twice"
+
+
+@case(4, "MLflow store emptied (a server restarted on an empty database); the run relaunched")
+def mlflow_dead_run_id(ws):
+    env = _mlflow_env()
+    args = ("--run-name", "r", "--set", "metric_logger=mlflow")
+    first = _train_env(ws, env, *args)
+    if first.returncode:
+        return False, f"setup failed: {error_line(first)}"
+    run = ws.root / "runs" / "r"
+    old = json.loads((run / "mlflow_run.json").read_text())["run_id"]
+    (run / "mlflow.db").unlink()
+    shutil.rmtree(run / "mlartifacts", ignore_errors=True)
+    ws.keep = ["runs/r/"]
+    ws.snapshot()
+    again = _train_env(ws, env, *args)
+    new = json.loads((run / "mlflow_run.json").read_text())["run_id"]
+    said = [line for line in again.stderr.splitlines() if "no longer exists" in line]
+    records = sum(1 for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip())
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(run / "mlflow.db")) as con:
+        steps = con.execute("SELECT COUNT(DISTINCT step) FROM metrics WHERE run_uuid = ?", (new,)).fetchone()[0]
+    ok = again.returncode == 0 and new != old and len(said) == 1 and old in said[0] and new in said[0] and steps > 0
+    return (
+        ok,
+        f"exit {again.returncode}; {said[0] if said else 'no message'}; new run holds {steps} steps of {records} records",
+    )
+
+
+@case(4, "MLFLOW_TRACKING_URI=http:// (no host)")
+def mlflow_uri_without_host(ws):
+    ws.snapshot()
+    result = _train_env(ws, _mlflow_env(MLFLOW_TRACKING_URI="http://"), "--run-name", "r", "--set",
+                        "metric_logger=mlflow")  # fmt: skip
+    return refused_naming(result, "MLFLOW_TRACKING_URI='http://'", "names no host")
+
+
 def run_case(item: Case) -> Result:
     result = Result(item.name, item.principle)
     started = time.perf_counter()
