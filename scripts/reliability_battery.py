@@ -337,7 +337,7 @@ def full_disk_at_export(ws):
     return handled, detail
 
 
-# ---- principle 4: one writer per run and results directory; distinct results; MLflow idempotent ----
+# ---- principle 3: weights load only from safetensors a manifest verifies, of this configuration ----
 def _trained(ws, name: str = "r", *args: str) -> Path:
     result = ws.train("--run-name", name, *args)
     if result.returncode:
@@ -352,6 +352,226 @@ def _interrupt_after_step_2(run: Path) -> None:
     (run / "final_metrics.json").unlink()
 
 
+def _edit_weights(directory: Path) -> None:
+    """Every tensor scaled: the file still parses, only its manifest can tell."""
+    from safetensors.torch import load_file, save_file
+
+    path = directory / "model.safetensors"
+    save_file({k: v * 1.01 for k, v in load_file(path).items()}, path, metadata={"format": "pt"})
+
+
+def _unverified_checkpoint(ws) -> Path:
+    run = _trained(ws)
+    _interrupt_after_step_2(run)
+    (run / "checkpoints" / "2" / "MANIFEST.json").unlink()  # its COMPLETE marker stays
+    _edit_weights(run / "checkpoints" / "2")
+    return run
+
+
+class _Unpickled:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (os.makedirs, (self.path,))
+
+
+def _plant_pickle(directory: Path, marker: Path) -> None:
+    """Weights replaced by a pickle that creates ``marker`` when a loader unpickles it."""
+    import pickle
+
+    (directory / "model.safetensors").unlink(missing_ok=True)
+    with open(directory / "pytorch_model.bin", "wb") as handle:
+        pickle.dump({"model.embed_tokens.weight": _Unpickled(str(marker))}, handle)
+
+
+@case(3, "resume from a checkpoint whose MANIFEST.json was deleted and weights edited")
+def resume_unverified(ws):
+    run = _unverified_checkpoint(ws)
+    ws.snapshot()
+    result = ws.train("--run-name", "r")
+    handled, detail = refused_naming(result, str(run / "checkpoints" / "2" / "MANIFEST.json"), "--allow-unverified")
+    return handled and not (run / "final_model").exists(), detail
+
+
+@case(3, "resume --allow-unverified: the checkpoints, final_model and final_metrics.json after it say so")
+def resume_allowed_unverified(ws):
+    run = _unverified_checkpoint(ws)
+    ws.keep = ["runs/r/"]  # the run trains on, as asked
+    ws.snapshot()
+    result = ws.train("--run-name", "r", "--allow-unverified")
+    if result.returncode:
+        return False, f"exit {result.returncode}: {error_line(result)}"
+    final = json.loads((run / "final_metrics.json").read_text())
+    identity = json.loads((run / "final_model" / "identity.json").read_text())
+    again = ws.cot_icl("eval", str(run), "--max-prompts", "2", "--output-dir", str(ws.root / "results"))
+    (summary,) = (ws.root / "results").glob("*.json") if again.returncode == 0 else [None]
+    marked = summary is not None and json.loads(summary.read_text())["verified"] is False
+    ok = final.get("verified") is False and identity["lineage_verified"] is False and marked
+    return ok, (f"final_metrics verified={final.get('verified')}, final_model lineage_verified="
+                f"{identity['lineage_verified']}, a later eval's results verified=false: {marked}")  # fmt: skip
+
+
+@case(3, "eval of a final_model whose MANIFEST.json was deleted and weights edited")
+def eval_unverified(ws):
+    run = _trained(ws)
+    (run / "final_model" / "MANIFEST.json").unlink()
+    _edit_weights(run / "final_model")
+    ws.snapshot()
+    result = ws.cot_icl("eval", str(run), "--max-prompts", "2")
+    handled, detail = refused_naming(result, str(run / "final_model" / "MANIFEST.json"), "--allow-unverified")
+    return handled and not (run / "eval_results").exists(), detail
+
+
+@case(3, "eval --allow-unverified of that final_model: the results file says verified: false")
+def eval_allowed_unverified(ws):
+    run = _trained(ws)
+    (run / "final_model" / "MANIFEST.json").unlink()
+    _edit_weights(run / "final_model")
+    ws.snapshot()
+    result = ws.cot_icl("eval", str(run), "--max-prompts", "2", "--allow-unverified")
+    summaries = list((run / "eval_results").glob("*.json"))
+    marked = len(summaries) == 1 and json.loads(summaries[0].read_text())["verified"] is False
+    return result.returncode == 0 and marked, f"exit {result.returncode}; results verified=false: {marked}"
+
+
+@case(3, "symbolic eval of a model directory holding only pytorch_model.bin (a pickle that runs code)")
+def symbolic_pickle(ws):
+    model, marker = ws.root / "model", ws.root / "unpickled"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "llama", "vocab_size": 64}))
+    _plant_pickle(model, marker)
+    ws.snapshot()
+    result = ws.cot_icl("symbolic", "eval", str(model), "--n-eval-tasks", "1")
+    handled, detail = refused_naming(result, str(model / "pytorch_model.bin"), "pickle")
+    return handled and not marker.exists(), detail + ("; UNPICKLED" if marker.exists() else "")
+
+
+@case(3, "attention (and --allow-unverified) on a final_model holding a pickle its manifest lists")
+def attention_pickle(ws):
+    from tokenized_cot_icl.foundation.manifest import write_manifest
+
+    run, marker = _trained(ws), ws.root / "unpickled"
+    _plant_pickle(run / "final_model", marker)
+    (run / "final_model" / "MANIFEST.json").unlink()
+    write_manifest(run / "final_model")  # a manifest that vouches for the pickle: still never loaded
+    ws.snapshot()
+    results = [ws.cot_icl("attention", str(run), "--n-prompts", "2", *flags) for flags in ([], ["--allow-unverified"])]
+    checks = [refused_naming(r, str(run / "final_model" / "pytorch_model.bin"), "pickle") for r in results]
+    return all(h for h, _ in checks) and not marker.exists(), checks[-1][1]
+
+
+@case(3, "resume a run whose checkpoints/ holds another configuration's checkpoint")
+def resume_foreign(ws):
+    run, other = _trained(ws), _trained(ws, "other", "--set", "seed=7")
+    _interrupt_after_step_2(run)
+    shutil.rmtree(run / "checkpoints" / "2")
+    shutil.copytree(other / "checkpoints" / "2", run / "checkpoints" / "2")
+    ws.snapshot()
+    result = ws.train("--run-name", "r")
+    return refused_naming(result, str(run / "checkpoints" / "2" / "identity.json"), "another configuration",
+                          "seed: checkpoint 7, run 42")  # fmt: skip
+
+
+@case(3, "eval of a final_model copied in from a run of another configuration")
+def eval_foreign(ws):
+    run, other = _trained(ws), _trained(ws, "other", "--set", "seed=7")
+    shutil.rmtree(run / "final_model")
+    shutil.copytree(other / "final_model", run / "final_model")
+    ws.snapshot()
+    result = ws.cot_icl("eval", str(run), "--max-prompts", "2")
+    return refused_naming(result, str(run / "final_model" / "identity.json"), "seed: checkpoint 7, run 42")
+
+
+_PRUNE_DURING_LOAD = """
+import shutil, sys
+from tokenized_cot_icl.cli import main
+from tokenized_cot_icl.foundation.run_dir import RunDir
+check = RunDir.verify_model
+def pruned(self, path, *args, **kwargs):  # training's keep_last_n_checkpoints prune, just after the check
+    checked = check(self, path, *args, **kwargs)
+    shutil.rmtree(path)
+    return checked
+RunDir.verify_model = pruned
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _pruned_while_loading(command: str):
+    def run_case(ws):
+        run = _trained(ws)
+        ws.keep = ["runs/r/checkpoints/2/"]  # what training's prune removes
+        ws.snapshot()
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        argv = [command, str(run), "--checkpoint", "2", *(["--max-prompts", "2"] if command != "attention" else [])]
+        result = subprocess.run([sys.executable, "-c", _PRUNE_DURING_LOAD, *argv], cwd=ws.root, env=env,
+                                capture_output=True, text=True, timeout=300)  # fmt: skip
+        return refused_naming(result, f"checkpoint 2 was removed while loading ({run / 'checkpoints' / '2'})")
+
+    return run_case
+
+
+for _command in ("eval", "verify", "attention"):
+    case(3, f"{_command} of a checkpoint that training prunes while it loads")(_pruned_while_loading(_command))
+
+
+# ---- principle 5: sizes bounded at construction by the machine; counts that make no sense refused ----
+def _size_case(command: tuple[str, ...], field: str):
+    def run_case(ws):
+        ws.snapshot()
+        if command[0] == "train":
+            result = ws.train(*command[1:])
+        else:
+            result = ws.cot_icl(*command, "--out", str(ws.root / "out"))
+        handled, detail = refused_naming(result, field, "GB", "the machine's memory is")
+        written = [p.name for p in ws.root.iterdir() if p.name != "card.toml"]
+        return handled and not written, detail + (f"; wrote {written}" if written else "")
+
+    return run_case
+
+
+for _command, _field in [
+    (("train", "--set", "vocab_size=1000000000"), "vocab_size=1000000000"),
+    (("train", "--set", "n_dims=100000000"), "n_dims=100000000"),
+    (("train", "--set", "n_tasks=1000000000000000"), "n_tasks=1000000000000000"),
+    (("symbolic", "export", "--format", "parquet", "--n", "1", "--set", "word_length=1000000000"),
+     "word_length=1000000000"),
+]:  # fmt: skip
+    case(5, f"{' '.join(_command[:2])} {_command[-1]}")(_size_case(_command, _field))
+
+
+def _count_case(argv: tuple[str, ...], flag: str, allowed: str):
+    def run_case(ws):
+        ws.snapshot()
+        result = ws.cot_icl(*[a.replace("{root}", str(ws.root)) for a in argv])
+        # argparse's error line, followed by the pointer to --help
+        line = next((x for x in result.stderr.splitlines() if ": error: " in x), "")
+        handled = result.returncode == 2 and "Traceback" not in result.stderr
+        handled = handled and f"error: argument {flag}: must be {allowed}" in line
+        detail = f"exit {result.returncode}: {line[:400]}"
+        written = [p.name for p in ws.root.iterdir() if p.name != "card.toml"]
+        return handled and not written, detail + (f"; wrote {written}" if written else "")
+
+    return run_case
+
+
+for _argv, _flag, _allowed in [
+    (("eval", "{root}/run", "--n-eval-tasks", "0"), "--n-eval-tasks", "an int >= 1"),
+    (("eval", "{root}/run", "--n-eval-tasks", "-1"), "--n-eval-tasks", "an int >= 1"),
+    (("eval", "{root}/run", "--max-prompts", "-1"), "--max-prompts", "an int >= 0"),
+    (("verify", "{root}/run", "--n-samples", "0"), "--n-samples", "an int >= 1"),
+    (("scale", "{root}/run", "--n", "1,0", "--out", "{root}/out"), "--n", "an int >= 1"),
+    (("attention", "{root}/run", "--n-prompts", "0"), "--n-prompts", "an int >= 1"),
+    (("data", "export", "--n", "0", "--format", "parquet", "--out", "{root}/out"), "--n", "an int >= 1"),
+    (("symbolic", "eval", "{root}/model", "--n-eval-tasks", "0"), "--n-eval-tasks", "an int >= 1"),
+]:  # fmt: skip
+    _value = _argv[_argv.index(_flag) + 1]
+    case(5, f"{_argv[0] if _argv[0] not in ('data', 'symbolic') else ' '.join(_argv[:2])} {_flag} {_value}")(
+        _count_case(_argv, _flag, _allowed)
+    )
+
+
+# ---- principle 4: one writer per run and results directory; distinct results; MLflow idempotent ----
 def _hold_a_live_run(ws, name: str = "live") -> subprocess.Popen:
     """A run training in the background, stopped (SIGSTOP) once it holds its lock: a live holder."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -74,8 +74,10 @@ def evaluate_recipe_run(run_dir: str | os.PathLike, n_prompts: int = N_PROMPTS) 
             return cached["points"]
     dataset = EvalTokenizedDataset(args, progress=False)
     checkpoint = run.resolve_checkpoint("final")
+    weights = run.verify_model(checkpoint, "evaluate")
     config = check_vocabulary(args, checkpoint, str(run.path))
-    target = EvalTarget(run.path, "final", checkpoint, args, dataset, "study2: all demonstrations CoT", config)
+    source = "study2: all demonstrations CoT"
+    target = EvalTarget(run.path, "final", checkpoint, args, dataset, source, config, weights)
     think = SpecialTokens.for_vocab(args.vocab_size).think_start
     backend = open_backend("transformers", target, list(points.values()), device="auto", batch_size=128)
     out = {}

@@ -89,6 +89,7 @@ def make_run_dir(root: Path, args: Args, steps=(2,), seed: int = 0) -> Path:
     from tokenized_cot_icl.data.storage import save_eval_set
     from tokenized_cot_icl.foundation.manifest import write_manifest
     from tokenized_cot_icl.foundation.run_dir import COMPLETE_MARKER
+    from tokenized_cot_icl.foundation.weights import config_identity, write_identity
     from tokenized_cot_icl.models.families import MODEL_REGISTRY
 
     root.mkdir(parents=True, exist_ok=True)
@@ -97,6 +98,7 @@ def make_run_dir(root: Path, args: Args, steps=(2,), seed: int = 0) -> Path:
     model = MODEL_REGISTRY[args.model_type](args)
     for directory in [root / "final_model", *(root / "checkpoints" / str(step) for step in steps)]:
         model.save_pretrained(directory)
+        write_identity(directory, config_identity(args), unverified_since=None)
         write_manifest(directory)  # what the checkpointer writes last: the manifest, then the marker
         (directory / COMPLETE_MARKER).write_text("complete\n")
     save_eval_set(EvalTokenizedDataset(args, progress=False), root / "eval_set")

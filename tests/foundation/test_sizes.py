@@ -33,7 +33,7 @@ def test_a_size_beyond_the_machine_is_refused_at_construction_before_anything_is
     monkeypatch.setattr(sizes, "machine_memory", lambda: MEMORY)
     with pytest.raises(ValueError) as err:
         config(**fields)
-    for fragment in [*fragments, "this machine has 24.0 GB"]:
+    for fragment in [*fragments, "the machine's memory is 24.0 GB"]:
         assert fragment in str(err.value), (fragment, str(err.value))
 
     # The commands stop at the configuration: no run directory, args.json or run.lock is made.

@@ -53,9 +53,9 @@ def test_truncated_weights_of_a_run_without_manifests_are_named(run, capsys):
         (directory / MANIFEST_FILE).unlink()  # a run saved before manifests existed
     weights = run / "final_model" / "model.safetensors"
     os.truncate(weights, weights.stat().st_size - 100)
-    code, out = evaluate(capsys, run)
-    assert_one_line_error(code, out, str(weights), "cannot be read", "--checkpoint 2")
-    assert f"note: {run / 'final_model'} has no manifest" in out
+    code, out = evaluate(capsys, run, "--allow-unverified")
+    assert_one_line_error(code, out, str(weights), "cannot be read")
+    assert f"note: {run / 'final_model'}: unverified weights" in out
 
 
 def test_weights_overwritten_in_place_are_caught(run, capsys):
@@ -103,11 +103,15 @@ def test_unwritable_output_dir_fails_before_the_engine(run, capsys, tmp_path):
     assert_one_line_error(code, out, "--output-dir", str(blocker))
 
 
-def test_a_run_saved_before_manifests_still_evaluates_with_a_note(tmp_path, capsys):
+def test_a_run_saved_before_manifests_evaluates_only_when_allowed_and_says_so(tmp_path, capsys):
     run = make_run_dir(tmp_path / "old", tiny_args(SERVED_DATA), steps=())
     (run / "final_model" / MANIFEST_FILE).unlink()
     (run / "eval_set" / MANIFEST).unlink()
     code, out = evaluate(capsys, run, "--output_dir", str(tmp_path / "results"))
+    assert_one_line_error(code, out, str(run / "final_model" / MANIFEST_FILE), "--allow-unverified")
+    code, out = evaluate(capsys, run, "--output_dir", str(tmp_path / "results"), "--allow-unverified")
     assert code == 0, out
-    assert "has no manifest" in out and f"{run / 'eval_set'} has no {MANIFEST}" in out
+    assert "unverified weights" in out and f"{run / 'eval_set'} has no {MANIFEST}" in out
     assert "answer-token accuracy" in out
+    (summary,) = (tmp_path / "results").glob("*.json")
+    assert json.loads(summary.read_text())["verified"] is False

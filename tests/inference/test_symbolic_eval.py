@@ -123,6 +123,9 @@ def test_missing_model_pieces_are_named(tmp_path, chat_model):
     with pytest.raises(FileNotFoundError, match="no such model directory"):
         run_symbolic_eval(tmp_path / "nope", "transformers", ARGS, [EvalOptions()])
     (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no model weights"):  # checked before anything is loaded
+        run_symbolic_eval(tmp_path / "empty", "transformers", ARGS, [EvalOptions()])
+    (tmp_path / "empty" / "model.safetensors").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="no tokenizer files"):
         run_symbolic_eval(tmp_path / "empty", "transformers", ARGS, [EvalOptions()])
     with pytest.raises(ValueError, match="max_position_embeddings=2048; use fewer examples"):

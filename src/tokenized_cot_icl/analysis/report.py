@@ -27,7 +27,7 @@ from tokenized_cot_icl.analysis.attention import (
 from tokenized_cot_icl.analysis.coverage import CoverageRow, chain_token_row
 from tokenized_cot_icl.analysis.runs import Run, load_eval_items, load_model, load_run, metric_keys
 from tokenized_cot_icl.data.stats import eval_set_statistics
-from tokenized_cot_icl.foundation.run_dir import RunDir, model_dir_from
+from tokenized_cot_icl.foundation.run_dir import RunDir, check_model_dir
 
 REPORT_DIR = "analysis"
 Series = tuple[list[int], list[float]]
@@ -40,6 +40,7 @@ class CheckpointScan:
     per_layer: dict[str, Series]
     alignment: Series
     baseline: float | None
+    unverified_steps: list[int] = field(default_factory=list)  # loaded with allow_unverified
 
 
 @dataclass
@@ -55,6 +56,7 @@ class RunReport:
     alignment: float
     attention: AttentionMap
     scan: CheckpointScan | None = field(default=None)
+    unverified: str | None = None  # why the scored checkpoint's weights are not verified (foundation.weights)
 
 
 def _last_metrics(run: Run) -> list[tuple[str, float, int]]:
@@ -66,7 +68,9 @@ def _last_metrics(run: Run) -> list[tuple[str, float, int]]:
     return out
 
 
-def _scan_checkpoints(run_dir: Path, args, items, data_args, progress: bool) -> CheckpointScan | None:
+def _scan_checkpoints(
+    run_dir: Path, args, items, data_args, progress: bool, allow_unverified: bool = False
+) -> CheckpointScan | None:
     steps = RunDir(run_dir).complete_steps()
     if not steps:
         return None
@@ -74,8 +78,12 @@ def _scan_checkpoints(run_dir: Path, args, items, data_args, progress: bool) -> 
     per_layer: dict[str, Series] = {}
     alignment: Series = ([], [])
     baseline = None
+    unverified = []
     for step in tqdm(steps, desc="checkpoints", disable=not progress):
-        ckpt = load_model(model_dir_from(run_dir, step))
+        weights = check_model_dir(run_dir, step, allow_unverified)
+        if not weights.verified:
+            unverified.append(step)
+        ckpt = load_model(weights.path)
         rec = attention_recovery_report(ckpt, items, data_args)
         baseline = rec.baseline
         for layer, mass in enumerate(rec.parent_mass):
@@ -84,7 +92,7 @@ def _scan_checkpoints(run_dir: Path, args, items, data_args, progress: bool) -> 
             per_layer[f"layer {layer}"][1].append(float(mass))
         alignment[0].append(step)
         alignment[1].append(embedding_alignment(ckpt, args, embedding=e))
-    return CheckpointScan(per_layer, alignment, baseline)
+    return CheckpointScan(per_layer, alignment, baseline, unverified)
 
 
 def compute_run_report(
@@ -94,8 +102,12 @@ def compute_run_report(
     eval_set: str | os.PathLike | None = None,
     over_checkpoints: bool = True,
     progress: bool = True,
+    allow_unverified: bool = False,
 ) -> RunReport:
-    """Measures one run: metrics, eval-set statistics, attention recovery, alignment, checkpoint scan."""
+    """Measures one run: metrics, eval-set statistics, attention recovery, alignment, checkpoint scan.
+
+    Checkpoints pass the weights check (foundation.weights); ``allow_unverified`` loads those no
+    manifest vouches for, and the report says which."""
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     if run.args is None:
@@ -104,7 +116,8 @@ def compute_run_report(
     dataset, items = load_eval_items(args, eval_set, run_dir, n_prompts)
     data_args = dataset.args
     stats = eval_set_statistics(dataset)
-    model_dir = model_dir_from(run_dir, checkpoint)
+    weights = check_model_dir(run_dir, checkpoint, allow_unverified)
+    model_dir = weights.path
     model = load_model(model_dir)
     return RunReport(
         run=run,
@@ -115,7 +128,10 @@ def compute_run_report(
         recovery=attention_recovery_report(model, items, data_args, progress=progress),
         alignment=embedding_alignment(model, args),
         attention=attention_map(model, items[0], data_args),
-        scan=_scan_checkpoints(run_dir, args, items, data_args, progress) if over_checkpoints else None,
+        scan=_scan_checkpoints(run_dir, args, items, data_args, progress, allow_unverified)
+        if over_checkpoints
+        else None,
+        unverified=None if weights.verified else weights.reason,
     )
 
 
@@ -137,6 +153,16 @@ def write_report_figures(report: RunReport, out: Path) -> None:
         plot_metric_over_steps({"overlap": scan.alignment}, out / "alignment_steps.png", "subspace overlap")
 
 
+def _unverified_lines(report: RunReport) -> list[str]:
+    """The report's warning when it scored weights no manifest vouches for (``--allow-unverified``)."""
+    steps = report.scan.unverified_steps if report.scan else []
+    if report.unverified is None and not steps:
+        return []
+    parts = [f"`{report.model_path}`: {report.unverified}"] if report.unverified else []
+    parts += [f"checkpoints {steps} of the scan"] if steps else []
+    return [f"**Unverified weights** (verified: false, loaded with --allow-unverified): {'; '.join(parts)}.", ""]
+
+
 def render_run_report(report: RunReport) -> str:
     """``REPORT.md`` (figure links relative to the report's folder)."""
     args, row = report.run.args, report.chain_tokens
@@ -149,6 +175,7 @@ def render_run_report(report: RunReport) -> str:
         f"{args.model_type} {args.num_hidden_layers} layers x {args.num_attention_heads} heads, "
         f"hidden {args.hidden_size}.",
         "",
+        *_unverified_lines(report),
         "## Last logged metrics",
         "",
         "| metric | last value | at step |",
@@ -201,11 +228,12 @@ def write_run_report(
     out_dir: str | os.PathLike | None = None,
     over_checkpoints: bool = True,
     progress: bool = True,
+    allow_unverified: bool = False,
 ) -> Path:
     """Writes figures and ``REPORT.md`` for one run; returns the report path."""
     out = Path(out_dir) if out_dir else Path(run_dir) / REPORT_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    report = compute_run_report(run_dir, checkpoint, n_prompts, eval_set, over_checkpoints, progress)
+    report = compute_run_report(run_dir, checkpoint, n_prompts, eval_set, over_checkpoints, progress, allow_unverified)
+    out.mkdir(parents=True, exist_ok=True)  # after the checks: a refused run gets no empty folder
     write_report_figures(report, out)
     path = out / "REPORT.md"
     path.write_text(render_run_report(report))

@@ -70,10 +70,14 @@ def load_run(run_dir: str | os.PathLike) -> Run:
 
 
 def load_model(model_dir: str | os.PathLike):
-    """A checkpoint as a causal LM on CPU, with eager attention so attention weights are returned."""
+    """A checked checkpoint (foundation.weights) as a causal LM on CPU, with eager attention so
+    attention weights are returned; safetensors only, and a checkpoint removed while it loads says so."""
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(str(model_dir), attn_implementation="eager")
+    from tokenized_cot_icl.foundation.weights import removed_while_loading
+
+    with removed_while_loading(model_dir):
+        return AutoModelForCausalLM.from_pretrained(str(model_dir), attn_implementation="eager", use_safetensors=True)
 
 
 def load_eval_items(args: Args, eval_set: str | os.PathLike | None = None, run_dir=None, n_prompts: int = 64):

@@ -11,7 +11,12 @@ import argparse
 import json
 from pathlib import Path
 
-from tokenized_cot_icl.foundation.command_line import add_checkpoint_argument, non_negative_int, positive_int
+from tokenized_cot_icl.foundation.command_line import (
+    add_allow_unverified_argument,
+    add_checkpoint_argument,
+    non_negative_int,
+    positive_int,
+)
 from tokenized_cot_icl.foundation.overrides import add_args_options, args_from_namespace
 
 
@@ -43,13 +48,17 @@ def _coverage(ns: argparse.Namespace) -> int:
 
 def _model_and_items(ns: argparse.Namespace, checkpoint: str):
     from tokenized_cot_icl.analysis.runs import load_eval_items, load_model
-    from tokenized_cot_icl.foundation.run_dir import RunDir, model_dir_from
+    from tokenized_cot_icl.foundation.run_dir import RunDir, check_model_dir
 
-    model_dir = model_dir_from(ns.path, checkpoint)
-    run = RunDir.containing(model_dir)
+    weights = check_model_dir(ns.path, checkpoint, ns.allow_unverified)
+    run = RunDir.containing(weights.path)
     args = run.read_args()
     dataset, items = load_eval_items(args, ns.eval_set, run.path, ns.n_prompts)
-    return load_model(model_dir), args, dataset.args, items
+    return load_model(weights.path), args, dataset.args, items, weights
+
+
+def _unverified(weights) -> str:
+    return "" if weights.verified else f" (UNVERIFIED weights: {weights.reason})"
 
 
 def _checkpoints(ns: argparse.Namespace) -> list[str]:
@@ -69,10 +78,10 @@ def _attention(ns: argparse.Namespace) -> int:
 
     results = {}
     for checkpoint in _checkpoints(ns):
-        model, _, data_args, items = _model_and_items(ns, checkpoint)
+        model, _, data_args, items, weights = _model_and_items(ns, checkpoint)
         report = attention_recovery_report(model, items, data_args, ns.batch_size, progress=True)
-        print(f"## checkpoint {checkpoint}\n\n{report.to_markdown()}\n")
-        results[checkpoint] = report.to_metrics()
+        print(f"## checkpoint {checkpoint}{_unverified(weights)}\n\n{report.to_markdown()}\n")
+        results[checkpoint] = {**report.to_metrics(), **weights.record()}
         if ns.heatmap:
             path = Path(ns.heatmap)
             if ns.all_checkpoints:
@@ -87,13 +96,14 @@ def _attention(ns: argparse.Namespace) -> int:
 def _alignment(ns: argparse.Namespace) -> int:
     from tokenized_cot_icl.analysis.alignment import embedding_alignment
     from tokenized_cot_icl.analysis.runs import load_model
-    from tokenized_cot_icl.foundation.run_dir import RunDir, model_dir_from
+    from tokenized_cot_icl.foundation.run_dir import RunDir, check_model_dir
 
     for checkpoint in _checkpoints(ns):
-        model_dir = model_dir_from(ns.path, checkpoint)
-        args = RunDir.containing(model_dir).read_args()
-        value = embedding_alignment(load_model(model_dir), args, center=ns.center)
-        print(f"{checkpoint}\t{value:.4f}\t(d/V = {args.n_dims / args.num_ordinary_tokens:.4f})")
+        weights = check_model_dir(ns.path, checkpoint, ns.allow_unverified)
+        args = RunDir.containing(weights.path).read_args()
+        value = embedding_alignment(load_model(weights.path), args, center=ns.center)
+        ratio = args.n_dims / args.num_ordinary_tokens
+        print(f"{checkpoint}\t{value:.4f}\t(d/V = {ratio:.4f}){_unverified(weights)}")
     return 0
 
 
@@ -112,8 +122,9 @@ def _report(ns: argparse.Namespace) -> int:
     from tokenized_cot_icl.analysis.report import write_run_report
 
     path = write_run_report(
-        ns.run_dir, ns.checkpoint, ns.n_prompts, ns.eval_set, over_checkpoints=not ns.no_checkpoints
-    )
+        ns.run_dir, ns.checkpoint, ns.n_prompts, ns.eval_set, over_checkpoints=not ns.no_checkpoints,
+        allow_unverified=ns.allow_unverified,
+    )  # fmt: skip
     print(f"wrote {path}")
     return 0
 
@@ -121,6 +132,7 @@ def _report(ns: argparse.Namespace) -> int:
 def _add_model_options(parser: argparse.ArgumentParser, all_checkpoints: bool = True) -> None:
     parser.add_argument("path", metavar="RUN", help="a run directory, or a checkpoint directory (save_pretrained)")
     add_checkpoint_argument(parser)
+    add_allow_unverified_argument(parser, "the output")
     if all_checkpoints:
         parser.add_argument("--all-checkpoints", action="store_true", help="every checkpoints/<step>/ of the run")
 
@@ -164,4 +176,5 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n-prompts", type=positive_int, default=64, help="evaluation prompts for attention recovery")
     p.add_argument("--eval-set", metavar="DIR", help="saved evaluation set (default: the run's own)")
     p.add_argument("--no-checkpoints", action="store_true", help="skip the scan over checkpoints/<step>/")
+    add_allow_unverified_argument(p, "REPORT.md")
     p.set_defaults(func=_report)

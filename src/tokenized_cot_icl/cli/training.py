@@ -10,7 +10,12 @@ import sys
 import time
 
 from tokenized_cot_icl.foundation import task_cards as tc
-from tokenized_cot_icl.foundation.command_line import add_training_card_arguments, non_negative_int, positive_int
+from tokenized_cot_icl.foundation.command_line import (
+    add_allow_unverified_argument,
+    add_training_card_arguments,
+    non_negative_int,
+    positive_int,
+)
 from tokenized_cot_icl.foundation.config import Args
 
 QUICKSTART_CARD = "quickstart"
@@ -53,6 +58,7 @@ def build_train_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
         help="override one Args field of the card entry (VALUE is JSON or a bare string); repeatable",
     )  # fmt: skip
     parser.add_argument("--run-name", default=None, help="run directory name (default: <card>-<key>-<hash>)")
+    add_allow_unverified_argument(parser, "every checkpoint, final_model/ and final_metrics.json trained from them")
     return parser
 
 
@@ -72,7 +78,7 @@ def run_train_command(namespace: argparse.Namespace) -> int:
         args, card_name = select(namespace.task_card, namespace.task_card_key)
         args = apply_overrides(args, namespace)
         run_name = namespace.run_name or default_run_name(args, card_name, namespace.task_card_key)
-        trainer = Trainer(args, run_name=run_name)
+        trainer = Trainer(args, run_name=run_name, allow_unverified=namespace.allow_unverified)
         trainer.train()
     except (ValueError, KeyError, RuntimeError, OSError, CheckpointError) as err:
         message = error_line(err)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tokenized_cot_icl.foundation.command_line import (
     BACKEND_NAMES,
+    add_allow_unverified_argument,
     add_backend_argument,
     add_checkpoint_argument,
     add_engine_arguments,
@@ -31,6 +32,7 @@ def _names(text: str) -> list[str]:
 def _common(parser: argparse.ArgumentParser, backends: tuple[str, ...]) -> None:
     add_run_argument(parser)
     add_checkpoint_argument(parser)
+    add_allow_unverified_argument(parser, "every result written")
     add_backend_argument(parser, choices=backends)
     parser.add_argument("--max-prompts", type=non_negative_int, default=0, help="only the first N prompts (0: all)")
     parser.add_argument(
@@ -47,8 +49,9 @@ def _target(ns: argparse.Namespace):
     from tokenized_cot_icl.inference.verify_run import load_verification_target
 
     target = load_verification_target(
-        ns.run, ns.checkpoint, eval_set=ns.eval_set, generate_eval_set=ns.generate_eval_set
-    )
+        ns.run, ns.checkpoint, eval_set=ns.eval_set, generate_eval_set=ns.generate_eval_set,
+        allow_unverified=ns.allow_unverified,
+    )  # fmt: skip
     print(f"run: {target.run_dir}  checkpoint: {target.checkpoint}  backend: {ns.backend}")
     print(f"evaluation set: {target.eval_set_source} ({len(target.dataset)} prompts)")
     return target
@@ -171,7 +174,7 @@ def _scale_into(ns: argparse.Namespace, target, out: Path, methods, values, sett
         )  # fmt: skip
         records = run_scaling(ctx, methods, values)
     for r in records:
-        r.update(backend=ns.backend, checkpoint=target.checkpoint, run=target.run_dir.name)
+        r.update(backend=ns.backend, checkpoint=target.checkpoint, run=target.run_dir.name, **target.weights_record())
     write_json(out / "scaling.json", records)
     plot_scaling(records, out / "scaling.png", title=f"{target.run_dir.name} ({target.args.prompt_strategy})")
     table = scaling_table(records)

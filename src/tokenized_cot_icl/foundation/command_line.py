@@ -184,6 +184,16 @@ def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_allow_unverified_argument(parser: argparse.ArgumentParser, what: str = "every result written") -> None:
+    """``--allow-unverified``: the one way past the weights check's refusal of files no manifest
+    vouches for (foundation.weights); ``what`` says where the mark ``verified: false`` goes."""
+    parser.add_argument(
+        "--allow-unverified", action="store_true",
+        help="load model weights that no MANIFEST.json verifies (a run saved before manifests existed, or a "
+        f"manifest removed); {what} then records verified: false",
+    )  # fmt: skip
+
+
 def add_backend_argument(parser: argparse.ArgumentParser, choices: Sequence[str] = BACKEND_NAMES, default=None):
     default = default or DEFAULT_BACKEND
     parser.add_argument("--backend", choices=tuple(choices), default=default, help="inference engine")

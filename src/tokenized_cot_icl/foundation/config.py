@@ -27,7 +27,16 @@ from tokenized_cot_icl.foundation.types import coerce_fields
 from tokenized_cot_icl.foundation.validation import DEVICES, LR_SCHEDULES, PRECISIONS, strategy_implies_cot, validate
 from tokenized_cot_icl.foundation.vocab import num_ordinary_tokens
 
-__all__ = ["Args", "DATA_FIELDS", "IGNORE_INDEX", "IntOrChoices", "JsonConfig", "ShapeChoices", "WRITTEN_WHEN_SET"]
+__all__ = [
+    "Args",
+    "DATA_FIELDS",
+    "IGNORE_INDEX",
+    "MODEL_FIELDS",
+    "IntOrChoices",
+    "JsonConfig",
+    "ShapeChoices",
+    "WRITTEN_WHEN_SET",
+]
 
 IGNORE_INDEX = -100
 
@@ -275,6 +284,10 @@ class Args(JsonConfig):
         """The fields that determine generated data (used to refuse mismatched eval sets)."""
         return {name: self.to_dict()[name] for name in DATA_FIELDS}
 
+    def model_fingerprint(self) -> dict[str, Any]:
+        """The fields that define the model's architecture (a checkpoint's identity with the data's)."""
+        return {name: self.to_dict()[name] for name in MODEL_FIELDS}
+
 
 DATA_FIELDS = (
     "seed",
@@ -291,6 +304,24 @@ DATA_FIELDS = (
     "prompt_strategy",
     "enable_special_tokens",
     "cot_example_prob_recipe_info",
+)
+
+
+# What makes a checkpoint's weights fit a model: the family, its shapes, positions and RoPE, and the
+# reserved token ids in its config (enable_special_tokens). The initialisation seed is history, not shape.
+MODEL_FIELDS = (
+    "model_type",
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "max_position_embeddings",
+    "rope_theta",
+    "rope_scaling",
+    "tie_word_embeddings",
+    "enable_special_tokens",
 )
 
 

@@ -25,8 +25,11 @@ finished run whose checkpoints are gone. ``args.json`` is written atomically; an
 full disk left before it was) in a directory holding nothing else is cleared with a note.
 
 **Intactness**: a complete directory also holds ``MANIFEST.json`` (foundation.manifest), the size
-and SHA-256 of each file, written before the marker. :meth:`RunDir.verify_model` checks it before
-anything is loaded; a damaged file stops the load with its name and the newest intact checkpoint.
+and SHA-256 of each file, written before the marker, and ``identity.json`` (foundation.weights),
+the hashes of the Args that made it. :meth:`RunDir.verify_model` runs the one weights check
+(foundation.weights.check_weights) before anything is loaded: a damaged file, a missing manifest
+(unless unverified weights are allowed) or another configuration's checkpoint stops the load with
+the file's name and the newest intact checkpoint.
 """
 
 from __future__ import annotations
@@ -43,8 +46,18 @@ from tokenized_cot_icl.foundation.io import ensure_writable_dir, read_jsonl, wri
 from tokenized_cot_icl.foundation.manifest import MANIFEST_FILE, DamagedFileError, verify_directory
 from tokenized_cot_icl.foundation.ownership import OverwriteRefusedError, describe_entries
 from tokenized_cot_icl.foundation.validation import check_path_name
+from tokenized_cot_icl.foundation.weights import CheckedWeights, UnverifiedWeightsError, check_weights
 
-__all__ = ["COMPLETE_MARKER", "FINAL", "RunDir", "config_hash", "default_run_name", "is_complete", "model_dir_from"]
+__all__ = [
+    "COMPLETE_MARKER",
+    "FINAL",
+    "RunDir",
+    "check_model_dir",
+    "config_hash",
+    "default_run_name",
+    "is_complete",
+    "model_dir_from",
+]
 
 COMPLETE_MARKER = "COMPLETE"
 FINAL = "final"
@@ -239,7 +252,7 @@ class RunDir:
 
     def create(self) -> None:
         """Creates the run directory; an unusable location is one line naming the path."""
-        ensure_writable_dir(self.path, "output_base_dir (--output_base_dir)")
+        ensure_writable_dir(self.path, "output_base_dir (--output-base-dir)")
 
     def write_or_check_args(self, args: Args) -> bool:
         """Writes args.json, or checks that an existing run was made by the same Args; True if it existed."""
@@ -299,21 +312,28 @@ class RunDir:
             )
         return path
 
-    def verify_model(self, path: str | os.PathLike, use: str) -> bool:
-        """Checks a complete model directory against its manifest (True; False for a legacy one).
+    def verify_model(self, path: str | os.PathLike, use: str, allow_unverified: bool = False) -> CheckedWeights:
+        """The weights check (foundation.weights) of a complete model directory of this run.
 
-        A damaged file raises :class:`DamagedFileError` naming it and the newest intact
-        checkpoint, phrased by ``use``: ``"resume"`` or ``"evaluate"``.
+        Its identity must match this run's ``args.json``. A refusal names the file and the newest
+        intact checkpoint, phrased by ``use``: ``"resume"`` or ``"evaluate"``.
         """
         path = Path(path)
         if not is_complete(path):
             raise FileNotFoundError(
                 f"{path} is not a complete checkpoint (no {COMPLETE_MARKER} marker); it is never loaded"
             )
+        args = self.read_args() if self.has_args() else None
+
+        def hint() -> str:
+            return self.intact_hint(path, use)
+
         try:
-            return verify_directory(path)
+            return check_weights(path, allow_unverified=allow_unverified, args=args, use=use, hint=hint)
+        except UnverifiedWeightsError:
+            raise  # its message says what to do
         except DamagedFileError as err:
-            raise DamagedFileError(err.path, f"{err.problem}; {self.intact_hint(path, use)}") from None
+            raise type(err)(err.path, f"{err.problem}; {hint()}") from None
 
     def newest_intact(self, exclude: Path, include_final: bool = False) -> str | None:
         """``final`` or the step of the newest checkpoint (not ``exclude``) whose files match their manifest."""
@@ -321,7 +341,7 @@ class RunDir:
         for label in labels:
             path = self.final_dir if label == FINAL else self.checkpoint_dir(int(label))
             try:
-                if path.resolve() != exclude.resolve() and verify_directory(path) is not None:
+                if path.resolve() != exclude.resolve() and verify_directory(path):  # verified, not merely legacy
                     return label
             except DamagedFileError:
                 continue
@@ -330,6 +350,8 @@ class RunDir:
     def intact_hint(self, damaged: Path, use: str) -> str:
         """What to do instead of loading ``damaged``: ``use`` is ``"resume"`` or ``"evaluate"``."""
         label = self.newest_intact(damaged, include_final=use == "evaluate")
+        if label is None and use == "evaluate":
+            return f"no other intact checkpoint is left in {self.path}"
         if label is None:
             return f"no intact checkpoint is left: remove {self.checkpoints_dir} and train from the start"
         if use == "evaluate":
@@ -357,9 +379,11 @@ class RunDir:
         return None
 
 
-def model_dir_from(path: str | os.PathLike, checkpoint: str | int = FINAL) -> Path:
+def check_model_dir(
+    path: str | os.PathLike, checkpoint: str | int = FINAL, allow_unverified: bool = False
+) -> CheckedWeights:
     """A ``save_pretrained`` directory given itself, or a run directory plus ``final``/a step;
-    complete and matching its manifest (when it has one), else a clear error."""
+    complete and through the weights check (of its run, when it is inside one), else a clear error."""
     path = Path(path).expanduser()
     if (path / "config.json").is_file() and not (path / RunDir.ARGS_FILE).is_file():
         inside_run = path.name == RunDir.FINAL_DIR or path.parent.name == RunDir.CHECKPOINTS_DIR
@@ -368,9 +392,15 @@ def model_dir_from(path: str | os.PathLike, checkpoint: str | int = FINAL) -> Pa
                 f"{path} is not a complete checkpoint (no {COMPLETE_MARKER} marker: its write did not finish); "
                 "pick a complete one (a final_model/ or checkpoints/<step>/ holding that marker)"
             )
-        verify_directory(path)
-        return path
+        try:
+            run = RunDir.containing(path)
+        except FileNotFoundError:
+            return check_weights(path, allow_unverified=allow_unverified)
+        return run.verify_model(path, "evaluate", allow_unverified)
     run = RunDir(path)
-    resolved = run.resolve_checkpoint(checkpoint)
-    run.verify_model(resolved, "evaluate")
-    return resolved
+    return run.verify_model(run.resolve_checkpoint(checkpoint), "evaluate", allow_unverified)
+
+
+def model_dir_from(path: str | os.PathLike, checkpoint: str | int = FINAL, allow_unverified: bool = False) -> Path:
+    """The directory :func:`check_model_dir` checked."""
+    return check_model_dir(path, checkpoint, allow_unverified).path

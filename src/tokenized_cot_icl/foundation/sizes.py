@@ -1,13 +1,13 @@
 """Sizes bounded by the machine: the tables a configuration implies, estimated at construction.
 
-A configuration whose tables cannot fit in this machine's memory would otherwise be accepted and
+A configuration whose tables cannot fit in the machine's memory would otherwise be accepted and
 then fail on allocation, far from the field that caused it (or after a run directory was made).
 Each estimate here is one table that must exist whole in one process, so each alone is a lower
 bound of what the run needs; :func:`check_sizes` refuses the first that exceeds the machine's
 physical memory, naming the fields, their values, the estimate and the formula::
 
     vocab_size=1000000000, n_dims=10: the embedding table E alone needs 80.0 GB (V x d x 8 bytes);
-    this machine has 24.6 GB
+    the machine's memory is 24.6 GB
 
 ``n_tasks`` allocates nothing per prompt (items are generated from their index), but the
 training sampler draws each epoch's order as one permutation of ``n_tasks`` int64 indices, so
@@ -62,7 +62,7 @@ class SizeEstimate:
         need = "need" if self.plural else "needs"
         return (
             f"{named}: {self.what} alone {need} {gigabytes(self.n_bytes)} ({self.formula}); "
-            f"this machine has {gigabytes(memory)}"
+            f"the machine's memory is {gigabytes(memory)}"
         )
 
 

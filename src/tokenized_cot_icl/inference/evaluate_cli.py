@@ -10,6 +10,7 @@ from typing import Optional
 
 from tokenized_cot_icl.foundation.command_line import (
     CommandParser,
+    add_allow_unverified_argument,
     add_backend_argument,
     add_checkpoint_argument,
     add_engine_arguments,
@@ -49,6 +50,7 @@ def add_evaluator_arguments(parser: argparse.ArgumentParser, backend: Optional[s
     """``cot-icl eval`` and the evaluator scripts (``backend`` fixes the scripts' default engine)."""
     add_run_argument(parser, legacy_flag=True)
     add_checkpoint_argument(parser)
+    add_allow_unverified_argument(parser, "the results file")
     add_backend_argument(parser, default=backend)
     data = parser.add_argument_group("evaluation set (default: the run's saved set)")
     data.add_argument("--eval-set", default=None, metavar="DIR", help="a saved evaluation set (cot-icl data save-eval)")
@@ -116,8 +118,9 @@ def run_namespace(ns: argparse.Namespace) -> int:
 
     overrides = {k: getattr(ns, k) for k in ("n_inputs", "n_parents", "chain_length", "n_examples", "num_unique_H")}
     target = load_target(
-        run_from_namespace(ns), ns.checkpoint, eval_set=ns.eval_set, overrides=overrides, n_eval_tasks=ns.n_eval_tasks
-    )
+        run_from_namespace(ns), ns.checkpoint, eval_set=ns.eval_set, overrides=overrides,
+        n_eval_tasks=ns.n_eval_tasks, allow_unverified=ns.allow_unverified,
+    )  # fmt: skip
     ensure_writable_dir(ns.output_dir or RunDir(target.run_dir).results_dir, "--output-dir")  # before the engine
     engine = engine_from_namespace(ns)
     print(f"run: {target.run_dir}  checkpoint: {target.checkpoint} ({target.checkpoint_dir})")

@@ -109,6 +109,7 @@ def write_results(
         "run_dir": str(target.run_dir),
         "checkpoint": target.checkpoint,
         "checkpoint_dir": str(target.checkpoint_dir),
+        **target.weights_record(),  # verified: whether a manifest vouched for the weights (foundation.weights)
         "eval_set": target.eval_set_source,
         "metrics": result.eval_metrics(),
         "accuracy": result.summary.accuracy,

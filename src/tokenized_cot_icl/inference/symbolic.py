@@ -22,6 +22,7 @@ import numpy as np
 from tokenized_cot_icl.data.symbolic import SymbolicDataset
 from tokenized_cot_icl.foundation.result_paths import new_results_file
 from tokenized_cot_icl.foundation.symbolic_config import SymbolicArgs
+from tokenized_cot_icl.foundation.weights import CheckedWeights, check_weights
 from tokenized_cot_icl.generator.words import SYMBOLIC_GENERATOR_VERSION
 from tokenized_cot_icl.inference.backends import BackendConfig, InferenceBackend, create_backend
 from tokenized_cot_icl.inference.options import EvalOptions
@@ -203,7 +204,13 @@ def open_symbolic_backend(name: str, model_dir: Path, max_len: int, **engine: An
 
 
 def write_symbolic_results(
-    directory: Path, backend_name: str, model_dir: Path, args: SymbolicArgs, result: SymbolicEvalResult, tag: str = ""
+    directory: Path,
+    backend_name: str,
+    model_dir: Path,
+    args: SymbolicArgs,
+    result: SymbolicEvalResult,
+    tag: str = "",
+    weights: Optional[CheckedWeights] = None,
 ) -> tuple[Path, Path]:
     """``<dir>/<backend>-symbolic[-tag]-<time>-<pid>-<random>.json`` and ``.jsonl`` (per prompt), as the token evaluator."""
     prefix = "-".join(p for p in (backend_name, "symbolic", tag) if p)
@@ -216,6 +223,7 @@ def write_symbolic_results(
         "task": "symbolic",
         "backend": backend_name,
         "model_dir": str(model_dir),
+        **(weights.record() if weights else {"verified": False}),  # foundation.weights
         **{k: v for k, v in result.metrics().items() if k != "n_prompts"},
         "n_prompts": result.summary.n_prompts,
         "n_correct": result.summary.n_correct,
@@ -244,6 +252,8 @@ def run_symbolic_eval(
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise FileNotFoundError(f"--model {model_dir}: no such model directory")
+    # safetensors only; a directory from elsewhere has no manifest: it loads, its results say verified: false
+    weights = check_weights(model_dir, external=True)
     tokenizer = load_tokenizer(model_dir)
     dataset = SymbolicDataset(args, split)
     planned = []
@@ -258,7 +268,7 @@ def run_symbolic_eval(
             result = evaluate_symbolic(backend, cases, tokenizer, args, options, budget)
             tag = "" if len(options_list) == 1 else options.label().replace(",", "_").replace("=", "")
             paths = write_symbolic_results(
-                Path(output_dir or model_dir / "eval_results"), backend_name, model_dir, args, result, tag
+                Path(output_dir or model_dir / "eval_results"), backend_name, model_dir, args, result, tag, weights
             )
             out.append((result, *paths))
     return out

@@ -12,6 +12,7 @@ from tokenized_cot_icl.data.dataset import EvalTokenizedDataset
 from tokenized_cot_icl.data.storage import META_FILE, load_eval_set
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.run_dir import RunDir
+from tokenized_cot_icl.foundation.weights import CheckedWeights, removed_while_loading
 from tokenized_cot_icl.inference.options import EvalOptions, max_new_tokens
 
 __all__ = ["DATA_OVERRIDES", "EvalTarget", "check_vocabulary", "load_target", "model_config"]
@@ -29,7 +30,7 @@ def model_config(checkpoint_dir: Path) -> dict:
 
 
 def _check_weights_readable(checkpoint_dir: Path, run: RunDir) -> None:
-    """For a checkpoint without a manifest: its safetensors header parses and covers the file."""
+    """For unverified weights (no manifest vouches for them): the safetensors header parses and covers the file."""
     from safetensors import SafetensorError, safe_open
 
     path = checkpoint_dir / "model.safetensors"
@@ -63,6 +64,13 @@ class EvalTarget:
     dataset: Any
     eval_set_source: str
     model_config: dict = field(default_factory=dict)
+    weights: Optional[CheckedWeights] = None  # what the weights check (foundation.weights) found
+
+    def weights_record(self) -> dict[str, Any]:
+        """What every results file records about the weights: ``verified`` and why not, the identity hashes."""
+        if self.weights is None:
+            return {"verified": False, "unverified_because": "the weights were not checked (no load_target)"}
+        return self.weights.record()
 
     def max_model_len(self, options_list: list[EvalOptions]) -> int:
         longest = max((len(self.dataset[i]["cot_eval"]["input_ids"]) for i in range(len(self.dataset))), default=1)
@@ -85,8 +93,13 @@ def load_target(
     overrides: Optional[Mapping[str, Any]] = None,
     n_eval_tasks: Optional[int] = None,
     progress: bool = True,
+    allow_unverified: bool = False,
 ) -> EvalTarget:
-    """Resolves the run, checkpoint and evaluation set (saved, given, or generated)."""
+    """Resolves the run, checkpoint and evaluation set (saved, given, or generated).
+
+    The checkpoint passes the weights check (foundation.weights) first; ``allow_unverified`` lets
+    weights no manifest vouches for load, and the target's :meth:`EvalTarget.weights_record` says so.
+    """
     run = RunDir(model_base_dir)
     run_dir = run.path
     try:
@@ -94,8 +107,10 @@ def load_target(
     except FileNotFoundError as err:
         raise FileNotFoundError(f"RUN (--model-base-dir): {err}") from None
     ckpt_dir = run.resolve_checkpoint(checkpoint)
-    if not run.verify_model(ckpt_dir, "evaluate"):
-        print(f"note: {ckpt_dir} has no manifest (saved before manifests existed); its files are not verified")
+    weights = run.verify_model(ckpt_dir, "evaluate", allow_unverified)
+    if not weights.verified:
+        print(f"note: {ckpt_dir}: unverified weights ({weights.reason}); loaded as --allow-unverified asks, "
+              "so every result written records verified: false")  # fmt: skip
         _check_weights_readable(ckpt_dir, run)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(overrides) - set(DATA_OVERRIDES))
@@ -122,8 +137,9 @@ def load_target(
         source = f"generated from {run.args_path} (the run saved no evaluation set)"
     if n_eval_tasks is not None and n_eval_tasks < len(dataset):
         dataset = _Head(dataset, n_eval_tasks)
-    config = check_vocabulary(dataset.args, ckpt_dir, source)
-    return EvalTarget(run_dir, str(checkpoint), ckpt_dir, dataset.args, dataset, source, config)
+    with removed_while_loading(ckpt_dir):  # training may prune the checkpoint at any time
+        config = check_vocabulary(dataset.args, ckpt_dir, source)
+    return EvalTarget(run_dir, str(checkpoint), ckpt_dir, dataset.args, dataset, source, config, weights)
 
 
 class _Head:

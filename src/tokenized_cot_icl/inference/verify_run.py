@@ -50,6 +50,7 @@ def load_verification_target(
     eval_set: Optional[str | Path] = None,
     generate_eval_set: bool = False,
     n_eval_tasks: Optional[int] = None,
+    allow_unverified: bool = False,
 ) -> EvalTarget:
     """The run's checkpoint and an evaluation set whose prompts the verifier can label."""
     run = RunDir(model_base_dir)
@@ -60,7 +61,9 @@ def load_verification_target(
             "labels the prompts of an evaluation set: pass --eval-set DIR (see `cot-icl data save-eval`) or "
             "--generate-eval-set to generate it from the run's args.json"
         )
-    return load_target(model_base_dir, checkpoint, eval_set=eval_set, n_eval_tasks=n_eval_tasks)
+    return load_target(
+        model_base_dir, checkpoint, eval_set=eval_set, n_eval_tasks=n_eval_tasks, allow_unverified=allow_unverified
+    )
 
 
 @dataclass
@@ -104,6 +107,7 @@ def write_verification(
         "options": report.result.options.to_dict(),
         "results_file": summary_path.name,
         "records_file": records_path.name,
+        **target.weights_record(),
         **report.summary.to_dict(),
     }
     write_json(json_path, data)

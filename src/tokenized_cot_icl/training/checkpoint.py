@@ -4,12 +4,14 @@
 loadable by ``AutoModelForCausalLM.from_pretrained`` and vLLM), ``optimizer.pt`` and
 ``scheduler.pt`` (state dicts, read back with ``weights_only=True``), ``trainer_state.json``
 (step, epoch, data position, logger state) and ``rng_rank<r>.pt`` (python, numpy and torch RNG
-states of each rank, and each rank's partial metrics window). Everything is written into
+states of each rank, and each rank's partial metrics window), and ``identity.json``
+(foundation.weights: hashes of the data- and model-defining Args). Everything is written into
 ``checkpoints/.tmp-<step>``; then ``MANIFEST.json`` (size and SHA-256 of every file,
 foundation.manifest), then the ``COMPLETE`` marker; the directory is then renamed, so a crash
-mid-write leaves only a ``.tmp-*`` directory that resume ignores. Resume verifies the manifest
-before loading anything: a file damaged since (truncated, overwritten in place) stops the run with
-its name and the newest intact checkpoint. ``final_model/`` is written the same way, and replaces
+mid-write leaves only a ``.tmp-*`` directory that resume ignores. Resume runs the weights check
+(foundation.weights) before loading anything: a file damaged since (truncated, overwritten in
+place), a missing manifest (unless ``--allow-unverified``) or another configuration's identity
+stops the run with the file's name and the newest intact checkpoint. ``final_model/`` is written the same way, and replaces
 the previous one atomically (foundation.ownership.replace_directory). A write that fails (a full
 disk, a quota) stops with the file's path and the cause (foundation.io.naming_path).
 """
@@ -27,10 +29,19 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.io import naming_path, write_text
 from tokenized_cot_icl.foundation.manifest import DamagedFileError, write_manifest
 from tokenized_cot_icl.foundation.ownership import recover, replace_directory
 from tokenized_cot_icl.foundation.run_dir import COMPLETE_MARKER, RunDir
+from tokenized_cot_icl.foundation.weights import (
+    CheckedWeights,
+    IdentityMismatchError,
+    UnverifiedWeightsError,
+    config_identity,
+    write_identity,
+)
+from tokenized_cot_icl.models.files import write_model_files
 from tokenized_cot_icl.training.distributed import DistributedContext, barrier
 
 TRAINER_STATE = "trainer_state.json"
@@ -77,11 +88,20 @@ def _to_lists(value: Any) -> Any:
 class Checkpointer:
     """Saves and restores the model, optimizer, scheduler, trainer state and RNG states of a run."""
 
-    def __init__(self, run: RunDir, ctx: DistributedContext, keep_last: int) -> None:
+    def __init__(
+        self, run: RunDir, ctx: DistributedContext, keep_last: int, args: Args | None = None,
+        allow_unverified: bool = False,
+    ) -> None:  # fmt: skip
         self.run = run
         self.root = run.checkpoints_dir
         self.ctx = ctx
         self.keep_last = keep_last
+        self.args = args  # the tokenizer and generation config of every checkpoint (models.files)
+        # identity.json of every checkpoint (foundation.weights): the Args that made it
+        self.identity = config_identity(args) if args is not None else None
+        self.allow_unverified = allow_unverified
+        # Set when training resumed from weights no manifest vouched for: every later save says so.
+        self.unverified_since: str | None = None
 
     # ---- discovery --------------------------------------------------------------------------
     def complete_steps(self) -> list[int]:
@@ -116,6 +136,10 @@ class Checkpointer:
         barrier(self.ctx)
         if self.ctx.is_main:
             with naming_path(tmp):
+                if self.args is not None:
+                    write_model_files(self.args, tmp)
+                if self.identity is not None:
+                    write_identity(tmp, self.identity, self.unverified_since)
                 write_manifest(tmp)  # every rank's files are in: the manifest, then the marker
                 (tmp / COMPLETE_MARKER).write_text(f"{step}\n")
             shutil.rmtree(final, ignore_errors=True)
@@ -129,23 +153,29 @@ class Checkpointer:
             shutil.rmtree(self.root / str(step), ignore_errors=True)
 
     # ---- loading ----------------------------------------------------------------------------
-    def verify(self, path: Path) -> bool:
-        """Checks the checkpoint against its manifest (False: it has none, a legacy one).
+    def verify(self, path: Path) -> CheckedWeights:
+        """The weights check (foundation.weights): manifest, identity, and unverified only when allowed.
 
         Every rank checks what it is about to load itself: the files come from the page cache
         after the first rank, ranks run in parallel, and no collective is needed to agree.
         """
         try:
-            return self.run.verify_model(path, "resume")
+            return self.run.verify_model(path, "resume", self.allow_unverified)
         except (DamagedFileError, FileNotFoundError) as err:
-            raise CheckpointError(f"damaged checkpoint: {err}") from None
+            kind = {UnverifiedWeightsError: "unverified", IdentityMismatchError: "another run's"}.get(
+                type(err), "damaged"
+            )
+            raise CheckpointError(f"{kind} checkpoint: {err}") from None
 
     def load(self, path: Path, model, optimizer, scheduler) -> dict[str, Any]:
         """Verifies, then restores everything in place; returns the trainer state (with this rank's
-        ``rank_state`` and ``verified``: whether a manifest vouched for the files)."""
-        verified = self.verify(path)
+        ``rank_state`` and ``verified``: whether a manifest vouched for the files and their lineage)."""
+        weights = self.verify(path)
+        if not weights.verified:  # loaded with allow_unverified: what is saved from here on says so
+            since = (weights.identity or {}).get("unverified_since")
+            self.unverified_since = since or f"step {path.name}: {weights.reason}"
         try:
-            return self._restore(path, model, optimizer, scheduler, verified)
+            return self._restore(path, model, optimizer, scheduler, weights.verified)
         except CorruptCheckpointError as err:  # a legacy checkpoint (no manifest) damaged: say where to go instead
             raise CheckpointError(f"{err}; {self.run.intact_hint(path, 'resume')}") from None
 
@@ -205,7 +235,9 @@ def load_model_weights(model, directory: Path) -> None:
         )
 
 
-def save_final_model(model, run: RunDir) -> Path:
+def save_final_model(
+    model, run: RunDir, identity: dict[str, Any] | None = None, unverified_since: str | None = None
+) -> Path:
     """``final_model/`` via a temporary directory and the completeness marker, then an atomic
     replacement of the previous one (rank 0 only; the run directory is this run's: ``args.json``)."""
     final = run.final_dir
@@ -216,6 +248,10 @@ def save_final_model(model, run: RunDir) -> Path:
     with naming_path(tmp / MODEL_WEIGHTS):
         model.save_pretrained(tmp, safe_serialization=True)
     with naming_path(tmp):
+        if run.has_args():  # the tokenizer and generation config of this run's Args (models.files)
+            write_model_files(run.read_args(), tmp)
+        if identity is not None:  # as the checkpoints: foundation.weights
+            write_identity(tmp, identity, unverified_since)
         write_manifest(tmp)
         (tmp / COMPLETE_MARKER).write_text("final\n")
     replace_directory(tmp, final, lambda old: True)  # final_model/ of this run, whatever state it is in

@@ -70,8 +70,12 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Trains ``args`` into ``output_base_dir/<run_name>``; ``train()`` returns the final eval metrics."""
 
-    def __init__(self, args: Args, run_name: str | None = None, ctx: DistributedContext | None = None) -> None:
+    def __init__(
+        self, args: Args, run_name: str | None = None, ctx: DistributedContext | None = None,
+        allow_unverified: bool = False,
+    ) -> None:  # fmt: skip
         self.args = args
+        self.allow_unverified = allow_unverified  # resume from a checkpoint no manifest vouches for
         self.run_name = run_name or default_run_name(args)
         self.run = RunDir.for_args(args, self.run_name)
         self.run_dir = self.run.path
@@ -159,7 +163,8 @@ class Trainer:
         total_steps = args.num_epochs * sampler.batches_per_epoch
         optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda_for(args, total_steps))
-        checkpointer = Checkpointer(self.run, ctx, args.keep_last_n_checkpoints)
+        checkpointer = Checkpointer(self.run, ctx, args.keep_last_n_checkpoints, args, self.allow_unverified)
+        self.checkpointer = checkpointer
 
         state: dict[str, Any] = {"step": 0, "total_cot_examples": 0, "total_standard_examples": 0}
         latest = checkpointer.latest()
@@ -167,7 +172,10 @@ class Trainer:
         if latest is not None:
             state = checkpointer.load(latest, model, optimizer, scheduler)
             window.restore(state.pop("rank_state", {}).get("window", {}), ctx.device)
-            verified = "files verified against MANIFEST.json" if state.pop("verified") else "no manifest: unverified"
+            verified = "files verified against MANIFEST.json"
+            if not state.pop("verified"):
+                verified = (f"UNVERIFIED, loaded with --allow-unverified ({checkpointer.unverified_since}); every "
+                            "checkpoint, final_model/ and final_metrics.json of this run now say so")  # fmt: skip
             self._say(f"resuming {self.run_dir} from checkpoint step {state['step']} ({verified})")
         if ctx.is_main:
             # Drop what a crashed attempt wrote after its last checkpoint.
@@ -296,8 +304,10 @@ class Trainer:
         if not final_metrics:  # re-run of a finished run: report its final evaluation again
             final_metrics = evaluator.evaluate(model)
         if self.ctx.is_main:
-            save_final_model(model, self.run)
-            write_json(self.run.final_metrics_path, {"step": step, **final_metrics})
+            lineage = self.checkpointer.unverified_since
+            save_final_model(model, self.run, self.checkpointer.identity, lineage)
+            unverified = {} if lineage is None else {"verified": False, "unverified_since": lineage}
+            write_json(self.run.final_metrics_path, {"step": step, **final_metrics, **unverified})
             self.logger.log_artifact(self.run.final_metrics_path)
             self.logger.close(finished=True)
             self._say(
@@ -311,6 +321,6 @@ class Trainer:
             tqdm.write(message)
 
 
-def run_training(args: Args, run_name: str | None = None) -> dict[str, float]:
+def run_training(args: Args, run_name: str | None = None, allow_unverified: bool = False) -> dict[str, float]:
     """Convenience for notebooks and tests: train in this process (rank 0 of 1 without torchrun)."""
-    return Trainer(args, run_name=run_name).train()
+    return Trainer(args, run_name=run_name, allow_unverified=allow_unverified).train()

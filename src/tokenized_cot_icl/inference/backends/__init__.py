@@ -8,6 +8,7 @@ when it is asked for (and then raises :class:`MissingEngineError` naming the ext
 from __future__ import annotations
 
 from tokenized_cot_icl.foundation.registry import Registry
+from tokenized_cot_icl.foundation.weights import removed_while_loading
 from tokenized_cot_icl.inference.backends.base import (
     BackendConfig,
     Continuations,
@@ -43,8 +44,13 @@ def _sglang(config: BackendConfig, **kwargs) -> InferenceBackend:
 
 
 def create_backend(name: str, config: BackendConfig, **kwargs) -> InferenceBackend:
+    """The engine ``name`` loaded from ``config.model_dir`` (checked first by foundation.weights).
+
+    A checkpoint that training deletes while the engine loads it is reported as removed.
+    """
     INFERENCE_BACKENDS.validate(name, field="backend")
-    return INFERENCE_BACKENDS.get(name)(config, **kwargs)
+    with removed_while_loading(config.model_dir):
+        return INFERENCE_BACKENDS.get(name)(config, **kwargs)
 
 
 __all__ = [

@@ -54,8 +54,8 @@ class TransformersBackend(InferenceBackend):
                 raise ValueError(f"dtype must be one of {sorted(_DTYPES)}; got {config.dtype!r}")
             self.device = resolve_device(config.device)
             dtype_kw = "dtype" if _transformers_at_least(4, 56) else "torch_dtype"  # renamed in 4.56
-            self.model = AutoModelForCausalLM.from_pretrained(
-                str(config.model_dir), **{dtype_kw: _DTYPES[config.dtype]}
+            self.model = AutoModelForCausalLM.from_pretrained(  # safetensors only: nothing is unpickled
+                str(config.model_dir), use_safetensors=True, **{dtype_kw: _DTYPES[config.dtype]}
             )
             self.model.to(self.device).eval()
         # Any id works as padding: padded positions are masked and left of every prompt.
