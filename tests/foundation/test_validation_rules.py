@@ -41,7 +41,7 @@ HYBRID = dict(
     (dict(model_type="gpt9"), ["model_type", "gpt9", "llama"]),
     (dict(seed=2**63), ["seed", "2**63 - 1"]),
     (dict(output_base_dir=""), ["output_base_dir", "non-empty"]),
-    (dict(run_name=".."), ["run_name", "plain directory name"]),
+    (dict(run_name=".."), ["run_name", "one directory name"]),
     (dict(rope_scaling={"rope_type": "llama3", "factor": 8.0}), ["rope_scaling", "low_freq_factor", "missing"]),
     (dict(rope_scaling={"rope_type": "linear", "factor": 0.5}), ["rope_scaling['factor']", ">= 1"]),
 ])  # fmt: skip
