@@ -16,7 +16,8 @@ mount one (root), so the kernel answers ENOSPC; otherwise a file-size limit (RLI
 the kernel refuse writes past a size with EFBIG. A case is a function decorated with ``@case``;
 add cases next to the principle they test.
 
-    python scripts/reliability_battery.py [--out reliability_battery.json] [--only SUBSTRING ...] [--list]
+    python scripts/reliability_battery.py [--out reliability_battery.json] [--doc docs/RELIABILITY.md]
+                                          [--only SUBSTRING ...] [--list]
 """
 
 from __future__ import annotations
@@ -800,9 +801,53 @@ def run_case(item: Case) -> Result:
     return result
 
 
+PRINCIPLES = {
+    1: "only what a command wrote is deleted or replaced; replacements are atomic",
+    2: "every name that becomes a path is one directory name, on every route",
+    3: "weights load only from verified safetensors of this configuration",
+    4: "one writer per run and per results directory; MLflow idempotent",
+    5: "sizes bounded by the machine's memory; nonsense counts refused",
+    6: "I/O errors name the path and the cause",
+}
+DOC_START, DOC_END = "<!-- battery:start -->", "<!-- battery:end -->"
+
+
+def battery_table(results: list[Result]) -> str:
+    """The counts per principle as a Markdown table (the block the battery writes into its page)."""
+    lines = [
+        "| principle | cases tried | handled by name | nothing lost |",
+        "|---|---|---|---|",
+    ]
+    for number, text in PRINCIPLES.items():
+        mine = [r for r in results if r.principle == number]
+        if mine:
+            handled, kept = sum(r.handled for r in mine), sum(r.nothing_lost for r in mine)
+            lines.append(f"| {number}. {text} | {len(mine)} | {handled} | {kept} |")
+    handled, kept = sum(r.handled for r in results), sum(r.nothing_lost for r in results)
+    lines.append(f"| all | {len(results)} | {handled} | {kept} |")
+    return "\n".join(lines)
+
+
+def write_doc_block(doc: Path, results: list[Result]) -> None:
+    """Replaces the generated block of ``doc`` (between the battery markers) with the counts."""
+    text = doc.read_text()
+    if DOC_START not in text or DOC_END not in text:
+        raise SystemExit(f"{doc}: no {DOC_START} ... {DOC_END} block to fill")
+    head, rest = text.split(DOC_START, 1)
+    tail = rest.split(DOC_END, 1)[1]
+    block = (
+        f"{DOC_START}\n<!-- written by scripts/reliability_battery.py --doc; do not edit by hand -->\n\n"
+        f"{battery_table(results)}\n{DOC_END}"
+    )
+    doc.write_text(head + block + tail)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from tokenized_cot_icl.foundation.command_line import CommandParser
+
+    parser = CommandParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="reliability_battery.json", help="JSON file to write")
+    parser.add_argument("--doc", default=None, metavar="MD", help="also write the counts table into this page's block")
     parser.add_argument("--only", nargs="*", default=None, help="run the cases whose name contains one of these")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.add_argument("--no-tmpfs", action="store_true", help="full disks by a file-size limit, never a tmpfs")
@@ -828,6 +873,9 @@ def main(argv: list[str] | None = None) -> int:
     print(", ".join(f"{k}: {v}" for k, v in counts.items()))
     Path(ns.out).write_text(json.dumps({"counts": counts, "cases": [asdict(r) for r in results]}, indent=2) + "\n")
     print(f"wrote {ns.out}")
+    if ns.doc:
+        write_doc_block(Path(ns.doc), results)
+        print(f"wrote the counts into {ns.doc}")
     return 0 if counts["handled by name"] == counts["nothing lost"] == len(results) else 1
 
 
