@@ -22,7 +22,6 @@ add cases next to the principle they test.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
