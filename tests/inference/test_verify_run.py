@@ -79,8 +79,8 @@ def test_bad_input_gets_a_clear_message(tiny_run, tmp_path, capsys):
         return capsys.readouterr().err
 
     out = ["--out", str(tmp_path / "x")]
-    assert "unknown scaling method 'best_of_n'" in error(
-        ["scale", str(tiny_run), "--methods", "best_of_n", "--n", "2", *out]
+    assert "unknown scaling method 'best_of_m'" in error(
+        ["scale", str(tiny_run), "--methods", "best_of_m", "--n", "2", *out]
     )
     assert "must be an int >= 1; got [0]" in error(["scale", str(tiny_run), "--methods", "majority", "--n", "0", *out])
     assert "give at least one" in error(["scale", str(tiny_run), *out])

@@ -14,9 +14,11 @@ from tokenized_cot_icl.foundation.command_line import (
     add_engine_arguments,
     add_eval_card_argument,
     add_run_argument,
+    add_verifier_argument,
     engine_from_namespace,
     non_negative_float,
     non_negative_int,
+    positive_float,
     positive_int,
     positive_ints,
 )
@@ -118,11 +120,16 @@ def _verify(ns: argparse.Namespace) -> int:
 
 
 def scaling_table(records: list[dict]) -> str:
-    lines = [f"{'method':<20}{'n':>4}{'accuracy':>10}{'tokens/prompt':>15}{'engine calls':>14}{'requests/prompt':>17}"]
+    lines = [
+        f"{'method':<20}{'verifier':<22}{'n':>4}{'accuracy':>10}{'tokens/prompt':>15}{'engine calls':>14}"
+        f"{'requests/prompt':>17}{'scored/prompt':>15}"
+    ]
     for r in records:
+        scored = r.get("verifier_scored_tokens_per_prompt")
         lines.append(
-            f"{r['method']:<20}{r['n']:>4}{r['accuracy']:>10.4f}{r['generated_tokens_per_prompt']:>15.1f}"
-            f"{r['engine_calls']:>14}{r['requests_per_prompt']:>17.1f}"
+            f"{r['method']:<20}{str(r.get('verifier') or '-'):<22}{r['n']:>4}{r['accuracy']:>10.4f}"
+            f"{r['generated_tokens_per_prompt']:>15.1f}{r['engine_calls']:>14}{r['requests_per_prompt']:>17.1f}"
+            f"{'-' if scored is None else f'{scored:.1f}':>15}"
         )
     return "\n".join(lines)
 
@@ -170,7 +177,8 @@ def _scale_into(ns: argparse.Namespace, target, out: Path, methods, values, sett
     with _open(ns, target, **search_engine_kwargs(ns.backend, target.args)) as backend:
         ctx = scaling_context(
             backend, target, settings["max_prompts"], temperature=settings["temperature"], seed=ns.seed,
-            expansion=settings["expansion"],
+            expansion=settings["expansion"], verifier_spec=ns.verifier, aggregate=ns.aggregate,
+            resample_temperature=ns.resample_temperature,
         )  # fmt: skip
         records = run_scaling(ctx, methods, values)
     for r in records:
@@ -208,8 +216,11 @@ def add_commands(subparsers) -> None:
         help="accuracy against inference compute: sampling, best-of-N, beam search, interventions",
         description="Runs each method at each n on the first --max-prompts prompts and writes DIR/scaling.json "
         "(records: method, n, accuracy, generated_tokens_per_prompt, engine_calls, ...) and DIR/scaling.png. "
-        "Methods: majority, best_of_n_oracle, best_of_n_process, best_of_n_logprob (n samples), beam_logprob, "
-        "beam_process (n = beam width), intervene (n = interventions).",
+        "Methods: majority, best_of_n_oracle, best_of_n_process, best_of_n_logprob, best_of_n, weighted_majority "
+        "(n samples), beam_logprob, beam_process, beam (n = beam width), particle_filter (n = particles), intervene "
+        "(n = interventions). best_of_n, weighted_majority, beam and particle_filter are ranked by --verifier; "
+        "best_of_n_process and beam_process are best_of_n and beam with the exact verifier. Learned verifiers "
+        "(prm/orm) are not built yet.",
     )
     _common(scale, ("transformers", "vllm"))
     scale.add_argument("--methods", type=_names, default=None, help="comma-separated method names")
@@ -220,6 +231,16 @@ def add_commands(subparsers) -> None:
         "need distinct samples, and greedy samples are all the same)",
     )  # fmt: skip
     scale.add_argument("--expansion", type=positive_int, default=None, help="candidates per beam (default: the width)")
+    from tokenized_cot_icl.inference.verifier_flag import AGGREGATES, VERIFIER_FORMS, parse_verifier
+
+    add_verifier_argument(scale, parse_verifier, VERIFIER_FORMS)
+    scale.add_argument(
+        "--aggregate", choices=AGGREGATES, default="min", help="how a candidate's step scores make its score"
+    )
+    scale.add_argument(
+        "--resample-temperature", type=positive_float, default=1.0,
+        help="particle_filter: particles are resampled in proportion to softmax(score / this)",
+    )  # fmt: skip
     add_eval_card_argument(scale, what="methods and n (a [scale] table)")
     scale.add_argument("--out", required=True, metavar="DIR", help="where scaling.json and scaling.png go")
     scale.set_defaults(func=_scale)

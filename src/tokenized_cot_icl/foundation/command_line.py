@@ -199,6 +199,24 @@ def add_backend_argument(parser: argparse.ArgumentParser, choices: Sequence[str]
     parser.add_argument("--backend", choices=tuple(choices), default=default, help="inference engine")
 
 
+def add_verifier_argument(parser: argparse.ArgumentParser, parse, forms: str, default: str = "exact") -> None:
+    """``--verifier KIND``: what ranks the verifier-ranked methods. ``parse`` (the inference layer's
+    parser) turns the value into a spec; its ValueError becomes the flag's error, naming ``forms``."""
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    convert.__name__ = "verifier"
+    parser.add_argument(
+        "--verifier", type=convert, default=parse(default), metavar="KIND",
+        help=f"the verifier of the verifier-ranked methods: {forms} (default {default}); learned verifiers "
+        "(prm/orm directories) are not built yet",
+    )  # fmt: skip
+
+
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """The engine flags of every command that starts an inference engine."""
     eng = parser.add_argument_group("engine")

@@ -13,10 +13,17 @@ is used, so a curve's points differ in ``n``, not in luck) and counts the tokens
   without bias from all ``max(n)`` samples (:func:`pass_at_k`);
 - ``best_of_n_process``: the sample the exact process verifier prefers (every step locally
   correct first, then more locally correct steps, then higher log-probability);
-- ``best_of_n_logprob``: the sample with the highest sequence log-probability.
+- ``best_of_n_logprob``: the sample with the highest sequence log-probability;
+- ``best_of_n``: the sample the context's verifier (:mod:`.verifiers`) scores highest (its
+  aggregated step scores, then the sum of its step scores, then log-probability);
+- ``weighted_majority``: every sample votes for its answer with weight its verifier score.
 
-Search methods (:mod:`.search`; ``n`` is the beam width, or the number of interventions):
-``beam_logprob``, ``beam_process``, ``intervene``.
+Search methods (:mod:`.search`; ``n`` is the beam width, the number of particles, or of
+interventions): ``beam_logprob``, ``beam_process``, ``beam`` (ranked by the context's verifier),
+``particle_filter``, ``intervene``. ``best_of_n_process`` / ``beam_process`` are ``best_of_n`` /
+``beam`` with the exact verifier, ``best_of_n_logprob`` / ``beam_logprob`` rank by the policy's
+log-probability; their records name that verifier. Methods that use the context's verifier also
+report ``verifier_scored_tokens_per_prompt``.
 """
 
 from __future__ import annotations
@@ -32,13 +39,20 @@ from tokenized_cot_icl.foundation.vocab import Vocab
 from tokenized_cot_icl.generator.chains import ChainGenerator
 from tokenized_cot_icl.generator.verifier import ChainTruth
 from tokenized_cot_icl.inference.backends import InferenceBackend
-from tokenized_cot_icl.inference.options import EvalOptions, max_new_tokens
-from tokenized_cot_icl.inference.search import SearchOutcome, beam_search, intervene
+from tokenized_cot_icl.inference.options import EvalOptions, PromptCase, max_new_tokens
+from tokenized_cot_icl.inference.search import SearchOutcome, beam_search, intervene, particle_filter
 from tokenized_cot_icl.inference.verification import StepVerdict, verify_outputs
+from tokenized_cot_icl.inference.verifiers import ExactVerifier, Verifier, output_scores
 from tokenized_cot_icl.training.scoring import majority_vote
 
-SAMPLING = ("majority", "best_of_n_oracle", "best_of_n_process", "best_of_n_logprob")
-SEARCH = ("beam_logprob", "beam_process", "intervene")
+SAMPLING = ("majority", "best_of_n_oracle", "best_of_n_process", "best_of_n_logprob", "best_of_n", "weighted_majority")
+SEARCH = ("beam_logprob", "beam_process", "intervene", "beam", "particle_filter")
+# Methods ranked by the context's verifier; the others name the verifier they stand for.
+WITH_VERIFIER = ("best_of_n", "weighted_majority", "beam", "particle_filter")
+FIXED_VERIFIER = {
+    "majority": None, "best_of_n_oracle": "exact outcome", "best_of_n_process": "exact",
+    "best_of_n_logprob": "logprob", "beam_process": "exact", "beam_logprob": "logprob", "intervene": "exact",
+}  # fmt: skip
 # name -> family ("sampling" or "search"); validates --methods with a did-you-mean.
 SCALING_METHODS: Registry[str] = Registry("scaling method")
 for _name in SAMPLING:
@@ -81,6 +95,30 @@ class ScalingContext:
     temperature: float = 1.0
     seed: int = 0
     expansion: Optional[int] = None
+    cases: Optional[list[PromptCase]] = None  # the evaluation cases of ``prompts`` (what verifiers score)
+    verifier: Optional[Verifier] = None  # default: the exact verifier
+    verifier_label: str = "exact"
+    aggregate: str = "min"
+    resample_temperature: float = 1.0  # particle filtering: softmax(score / this)
+
+    def the_verifier(self) -> Verifier:
+        if self.verifier is None:
+            self.verifier = ExactVerifier(self.args, self.generator)
+        return self.verifier
+
+    def the_cases(self) -> list[PromptCase]:
+        if self.cases is None:
+            raise ValueError("methods ranked by a verifier need the evaluation cases (ScalingContext.cases)")
+        return self.cases
+
+
+def _verifier_fields(ctx: ScalingContext, method: str, scored_tokens: float, p: int) -> dict[str, Any]:
+    if method in WITH_VERIFIER:
+        return {
+            "verifier": ctx.verifier_label, "aggregate": ctx.aggregate,
+            "verifier_scored_tokens_per_prompt": scored_tokens / p if p else 0.0,
+        }  # fmt: skip
+    return {"verifier": FIXED_VERIFIER[method]}
 
 
 def _record(method: str, n: int, correct: Sequence[bool], tokens: float, calls: int, requests: float, **extra):
@@ -116,6 +154,10 @@ def sampling_records(ctx: ScalingContext, methods: Sequence[str], ns: Sequence[i
         seed=ctx.seed,
     )
     verdicts = verify_outputs(ctx.args, ctx.generator, ctx.truths, [[s.tokens for s in row] for row in samples])
+    ranked = None
+    if any(m in WITH_VERIFIER for m in wanted):  # every sample scored once, in one verifier call
+        steps, aggs = output_scores(ctx.the_verifier(), ctx.the_cases(), samples, ctx.aggregate)
+        ranked = [[(a, float(sum(st)), s.total_logprob) for a, st, s in zip(*row)] for row in zip(aggs, steps, samples)]
     records = []
     for n in sorted(set(ns)):
         # The max(n) samples hold max(n) // n disjoint groups of n; a method's value at n is its mean over them.
@@ -123,21 +165,41 @@ def sampling_records(ctx: ScalingContext, methods: Sequence[str], ns: Sequence[i
         tokens = sum(len(s.tokens) for row in samples for g in groups for s in row[g]) / len(groups)
         for method in wanted:
             correct = [
-                sum(_pick(method, row[g], v[g], n, top, v) for g in groups) / len(groups)
-                for row, v in zip(samples, verdicts)
+                sum(_pick(method, row[g], v[g], n, top, v, ranked and ranked[i][g]) for g in groups) / len(groups)
+                for i, (row, v) in enumerate(zip(samples, verdicts))
             ]
             extra = {"temperature": ctx.temperature, "sample_groups": len(groups)}
+            extra.update(_verifier_fields(ctx, method, tokens, len(samples)))
             if method == "best_of_n_oracle":
                 extra["estimator"] = f"unbiased pass@{n} from {top} samples"
             records.append(_record(method, n, correct, tokens, 1, len(samples) * n, **extra))
     return records
 
 
-def _pick(method: str, row, verdicts: Sequence[StepVerdict], n: int, top: int, all_verdicts) -> float:
-    """Whether ``method`` answers right from the ``n`` samples ``row`` (the oracle: pass@n over all samples)."""
+def weighted_vote(answers: Sequence, weights: Sequence[float]):
+    """The answer with the largest total weight; ties go to the one that appeared first (as
+    :func:`majority_vote`, which this is with equal weights)."""
+    totals: dict = {}
+    for a, w in zip(answers, weights):
+        totals[a] = totals.get(a, 0.0) + float(w)
+    if not totals:
+        return None
+    best = max(totals.values())
+    return next(a for a in answers if totals[a] == best)
+
+
+def _pick(method: str, row, verdicts: Sequence[StepVerdict], n: int, top: int, all_verdicts, ranked=None) -> float:
+    """Whether ``method`` answers right from the ``n`` samples ``row`` (the oracle: pass@n over all samples);
+    ``ranked``: per sample (verifier score, sum of step scores, log-probability)."""
     if method == "majority":
         answer = majority_vote([v.steps[-1] for v in verdicts])
         return float(answer is not None and answer == verdicts[0].truth[-1])
+    if method == "weighted_majority":
+        answer = weighted_vote([v.steps[-1] for v in verdicts], [r[0] for r in ranked])
+        return float(answer is not None and answer == verdicts[0].truth[-1])
+    if method == "best_of_n":
+        best = max(range(len(ranked)), key=lambda j: ranked[j])
+        return float(verdicts[best].answer_correct)
     if method == "best_of_n_oracle":
         return pass_at_k(top, sum(v.answer_correct for v in all_verdicts), n)
     if method == "best_of_n_process":
@@ -155,6 +217,18 @@ def search_records(ctx: ScalingContext, methods: Sequence[str], ns: Sequence[int
         for n in sorted(set(ns)):
             if method == "intervene":
                 outcome = intervene(ctx.backend, ctx.prompts, ctx.truths, ctx.args, n)
+            elif method == "particle_filter":
+                outcome = particle_filter(
+                    ctx.backend, ctx.prompts, ctx.truths, ctx.args, n, ctx.the_verifier(), ctx.the_cases(),
+                    temperature=ctx.temperature, seed=ctx.seed, aggregate=ctx.aggregate,
+                    resample_temperature=ctx.resample_temperature,
+                )  # fmt: skip
+            elif method == "beam":
+                outcome = beam_search(
+                    ctx.backend, ctx.prompts, ctx.truths, ctx.args, n, expansion=ctx.expansion or n,
+                    generator=ctx.generator, verifier=ctx.the_verifier(), cases=ctx.the_cases(),
+                    aggregate=ctx.aggregate,
+                )  # fmt: skip
             else:
                 rank = "logprob" if method == "beam_logprob" else "process"
                 outcome = beam_search(
@@ -168,8 +242,11 @@ def search_records(ctx: ScalingContext, methods: Sequence[str], ns: Sequence[int
 def _outcome_record(ctx: ScalingContext, method: str, n: int, outcome: SearchOutcome, baseline) -> dict[str, Any]:
     verdicts = [v[0] for v in verify_outputs(ctx.args, ctx.generator, ctx.truths, [[o] for o in outcome.outputs])]
     correct = [v.answer_correct for v in verdicts]
-    extra: dict[str, Any] = {}
-    if method != "intervene":
+    extra: dict[str, Any] = _verifier_fields(ctx, method, outcome.scored_tokens, len(verdicts))
+    if method == "particle_filter":
+        extra.update(temperature=ctx.temperature, resample_temperature=ctx.resample_temperature)
+        extra["process_ok_rate"] = sum(v.process_ok for v in verdicts) / max(len(verdicts), 1)
+    elif method != "intervene":
         extra["expansion"] = ctx.expansion or n
         extra["process_ok_rate"] = sum(v.process_ok for v in verdicts) / max(len(verdicts), 1)
     else:

@@ -8,8 +8,14 @@ prompts sharing prefixes hit vLLM's prefix cache. Candidates are ordinary tokens
 is an ordinary token). A beam's score is the sum of its chain tokens' log-probabilities.
 
 - **beam search** keeps the ``width`` best of ``beams x expansion`` candidates per prompt, ranked
-  by (a) log-probability, or (b) the exact process verifier: fewest locally wrong steps first
-  (:mod:`.verification`), then log-probability.
+  by (a) log-probability, (b) the exact process verifier: fewest locally wrong steps first
+  (:mod:`.verification`), then log-probability, or (c) any verifier (:mod:`.verifiers`): its
+  aggregated score of the chain so far, then the sum of its step scores, then log-probability
+  (with the exact verifier this is (b) exactly).
+- **particle filtering** (Puri et al. 2025): ``n`` particles per prompt, each extended by one
+  sampled step (one engine call per step for all prompts and particles), scored by the verifier
+  and resampled in proportion to ``softmax(score / resample_temperature)`` (seeded); the answer is
+  the best-scored particle at the end. One particle is step-by-step sampling.
 - **intervention** decodes greedily step by step and, at the first ``max_interventions`` wrong
   intermediate steps, substitutes the true token and lets the model continue.
 """
@@ -20,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from tokenized_cot_icl.foundation.config import Args
@@ -27,6 +34,7 @@ from tokenized_cot_icl.foundation.vocab import NUM_RESERVED, Vocab
 from tokenized_cot_icl.generator.chains import ChainGenerator
 from tokenized_cot_icl.generator.verifier import ChainTruth, local_targets
 from tokenized_cot_icl.inference.backends import InferenceBackend
+from tokenized_cot_icl.inference.verifiers import Candidate, Verifier, output_scores
 from tokenized_cot_icl.prompts.strategies import strategy_for
 
 RANKINGS = ("logprob", "process")
@@ -37,6 +45,8 @@ class Beam:
     chain: tuple[Optional[int], ...]  # chosen chain tokens by chain index (None: not chosen yet)
     logprob: float = 0.0
     wrong: int = 0  # locally wrong steps so far (the process verifier's count)
+    step_logprobs: tuple[float, ...] = ()  # by chain index: the chosen token's log-probability (0.0: not chosen)
+    score: tuple[float, ...] = ()  # a verifier's ranking key (aggregate, sum of step scores)
 
 
 @dataclass
@@ -49,6 +59,7 @@ class SearchOutcome:
     engine_calls: int = 0
     requests: int = 0  # sequences sent to the engine, each decoding one token
     interventions: list[list[int]] = field(default_factory=list)  # per prompt: chain indices substituted
+    scored_tokens: int = 0  # candidate tokens a verifier scored (all prompts)
 
 
 def fill(template: Sequence[int], chain: Sequence[Optional[int]]) -> list[int]:
@@ -74,6 +85,38 @@ class _Plan:
     def prefix(self, i: int, s: int, chain: Sequence[Optional[int]]) -> list[int]:
         return fill(self.templates[i][: self.slots[i][s]], chain)
 
+    def candidate(self, i: int, s: int, beam: Beam) -> Candidate:
+        """Prompt i's continuation through its s-th slot, with per-token log-probabilities (forced: 0)."""
+        template = self.templates[i][: self.slots[i][s] + 1]
+        lps = [beam.step_logprobs[-1 - t] if t < 0 else 0.0 for t in template]
+        return Candidate(fill(template, beam.chain), lps)
+
+
+def _extend(beam: Beam, c: int, tok: int, lp: float, wrong: int = 0) -> Beam:
+    lps = beam.step_logprobs or (0.0,) * len(beam.chain)
+    return Beam(
+        beam.chain[:c] + (tok,) + beam.chain[c + 1 :], beam.logprob + lp, beam.wrong + wrong,
+        lps[:c] + (lp,) + lps[c + 1 :],
+    )  # fmt: skip
+
+
+def _score(verifier: Verifier, cases, plan: _Plan, groups: dict[int, list[Beam]], s: int, how: str):
+    """Every candidate of every prompt scored in ONE verifier call; returns the groups re-keyed and
+    the number of tokens scored."""
+    order = sorted(groups)
+    outputs = [[plan.candidate(i, s, b) for b in groups[i]] for i in order]
+    steps, scores = output_scores(verifier, [cases[i] for i in order], outputs, how)
+    for i, row_steps, row_scores in zip(order, steps, scores):
+        groups[i] = [
+            Beam(b.chain, b.logprob, b.wrong, b.step_logprobs, (agg, float(sum(st))))
+            for b, st, agg in zip(groups[i], row_steps, row_scores)
+        ]
+    return groups, sum(len(c.tokens) for row in outputs for c in row)
+
+
+def _verifier_key(beam: Beam):
+    return (-beam.score[0], -beam.score[1], -beam.logprob)
+
 
 def _check(cases, truths, width: int) -> None:
     if width < 1:
@@ -92,10 +135,19 @@ def beam_search(
     expansion: Optional[int] = None,
     rank: str = "logprob",
     generator: Optional[ChainGenerator] = None,
+    verifier: Optional[Verifier] = None,
+    cases: Optional[Sequence] = None,
+    aggregate: str = "min",
 ) -> SearchOutcome:
-    """Step-level beam search for every prompt at once: one ``generate_scored`` call per step."""
+    """Step-level beam search for every prompt at once: one ``generate_scored`` call per step.
+
+    With ``verifier`` (and the prompts' ``cases``), candidates are ranked by it and ``rank`` is ignored."""
     _check(prompts, truths, width)
-    if rank not in RANKINGS:
+    if verifier is not None:
+        if cases is None or len(cases) != len(prompts):
+            raise ValueError("a verifier ranks candidates of evaluation cases: give one case per prompt")
+        rank = "verifier"
+    elif rank not in RANKINGS:
         raise ValueError(f"rank must be one of {list(RANKINGS)}; got {rank!r}")
     expansion = expansion or width
     if expansion < 1:
@@ -106,7 +158,7 @@ def beam_search(
     # Reserved ids may outrank ordinary ones; ask for enough to keep `expansion` ordinary candidates.
     top_k = min(plan.vocab.size, expansion + (NUM_RESERVED if plan.vocab.special is not None else 0))
     beams = [[Beam((None,) * t.chain_length)] for t in truths]
-    calls = requests = 0
+    calls = requests = scored = 0
     for s in tqdm(range(plan.n_steps), desc=f"beam search (W={width}, {rank})", unit="step", leave=False):
         owners = [(i, b) for i in range(len(truths)) if s < len(plan.slots[i]) for b in range(len(beams[i]))]
         texts = [list(prompts[i]) + plan.prefix(i, s, beams[i][b].chain) for i, b in owners]
@@ -121,15 +173,74 @@ def beam_search(
                 key=lambda x: (-x[1], x[0]),
             )[:expansion]
             for tok, lp in options:
-                chain = beam.chain[:c] + (tok,) + beam.chain[c + 1 :]
-                wrong = beam.wrong + (targets is not None and targets[r] is not None and tok != targets[r])
-                candidates.setdefault(i, []).append(Beam(chain, beam.logprob + lp, wrong))
+                wrong = int(targets is not None and targets[r] is not None and tok != targets[r])
+                candidates.setdefault(i, []).append(_extend(beam, c, tok, lp, wrong))
+        if verifier is not None:
+            candidates, n_scored = _score(verifier, cases, plan, candidates, s, aggregate)
+            scored += n_scored
         for i, cands in candidates.items():
-            key = (lambda x: (-x.logprob,)) if rank == "logprob" else (lambda x: (x.wrong, -x.logprob))
+            key = {"logprob": lambda x: (-x.logprob,), "process": lambda x: (x.wrong, -x.logprob)}.get(
+                rank, _verifier_key
+            )
             beams[i] = sorted(cands, key=key)[:width]
     best = [b[0] for b in beams]
     outputs = [fill(tpl, beam.chain) for tpl, beam in zip(plan.templates, best)]
-    return SearchOutcome(outputs, [b.chain for b in best], [b.logprob for b in best], calls, requests)
+    return SearchOutcome(
+        outputs, [b.chain for b in best], [b.logprob for b in best], calls, requests, scored_tokens=scored
+    )
+
+
+def particle_filter(
+    backend: InferenceBackend,
+    prompts: Sequence[Sequence[int]],
+    truths: Sequence[ChainTruth],
+    args: Args,
+    n_particles: int,
+    verifier: Verifier,
+    cases: Sequence,
+    *,
+    temperature: float = 1.0,
+    seed: int = 0,
+    aggregate: str = "min",
+    resample_temperature: float = 1.0,
+) -> SearchOutcome:
+    """Particle filtering for every prompt at once: one ``generate_scored`` call (one sampled token per
+    particle) and one verifier call per step; resampling draws from ``numpy``'s generator seeded by
+    ``(seed, step)``, and engine call ``s`` samples with seed ``seed + s``."""
+    _check(prompts, truths, n_particles)
+    if len(cases) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(cases)} cases")
+    if resample_temperature <= 0:
+        raise ValueError(f"resample temperature must be > 0; got {resample_temperature}")
+    plan = _Plan(args, truths)
+    particles = [[Beam((None,) * t.chain_length)] * n_particles for t in truths]
+    calls = requests = scored = 0
+    for s in tqdm(range(plan.n_steps), desc=f"particle filter (n={n_particles})", unit="step", leave=False):
+        owners = [(i, b) for i in range(len(truths)) if s < len(plan.slots[i]) for b in range(n_particles)]
+        texts = [list(prompts[i]) + plan.prefix(i, s, particles[i][b].chain) for i, b in owners]
+        out = backend.generate_scored(texts, max_tokens=1, temperature=temperature, seed=seed + s)
+        calls, requests = calls + 1, requests + len(texts)
+        grown: dict[int, list[Beam]] = {}
+        for r, (i, b) in enumerate(owners):
+            token = out[r][0]
+            grown.setdefault(i, []).append(
+                _extend(particles[i][b], plan.step(i, s)[1], token.tokens[0], token.logprobs[0])
+            )
+        grown, n_scored = _score(verifier, cases, plan, grown, s, aggregate)
+        scored += n_scored
+        rng = np.random.default_rng([seed, s])
+        for i in sorted(grown):
+            row = grown[i]
+            if n_particles > 1 and s < len(plan.slots[i]) - 1:  # the last step is not resampled: the best is kept
+                z = np.array([p.score[0] for p in row]) / resample_temperature
+                weights = np.exp(z - z.max())
+                row = [row[k] for k in rng.choice(n_particles, size=n_particles, p=weights / weights.sum())]
+            particles[i] = row
+    best = [min(row, key=_verifier_key) for row in particles]
+    outputs = [fill(tpl, beam.chain) for tpl, beam in zip(plan.templates, best)]
+    return SearchOutcome(
+        outputs, [b.chain for b in best], [b.logprob for b in best], calls, requests, scored_tokens=scored
+    )
 
 
 def _step_targets(generator, plan: _Plan, truths, beams, owners, s: int) -> list[Optional[int]]:

@@ -114,11 +114,19 @@ def write_verification(
     return summary_path, json_path, records_path
 
 
-def scaling_context(backend: InferenceBackend, target: EvalTarget, max_prompts: int, **kwargs) -> ScalingContext:
-    """The prompts (cut after the last example's inputs) and truths of the first ``max_prompts`` prompts."""
+def scaling_context(
+    backend: InferenceBackend, target: EvalTarget, max_prompts: int, verifier_spec=None, **kwargs
+) -> ScalingContext:
+    """The prompts (cut after the last example's inputs), cases and truths of the first ``max_prompts``
+    prompts; ``verifier_spec`` (a parsed ``--verifier``) builds the verifier of the ranked methods."""
     cases = build_cases(target.dataset, target.args, EvalOptions(max_prompts=max_prompts))
     generator, truths = load_truths(target.dataset, [c.index for c in cases])
-    return ScalingContext(backend, target.args, [c.prompt for c in cases], truths, generator, **kwargs)
+    if verifier_spec is not None:
+        kwargs.update(
+            verifier=verifier_spec.build(target.args, generator, seed=kwargs.get("seed", 0)),
+            verifier_label=verifier_spec.label,
+        )
+    return ScalingContext(backend, target.args, [c.prompt for c in cases], truths, generator, cases=cases, **kwargs)
 
 
 def verify_model(model, dataset, args: Args, n_prompts: int) -> VerificationSummary:
