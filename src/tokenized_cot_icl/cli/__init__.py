@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "tokenized_cot_icl.cli.symbolic",
     "tokenized_cot_icl.cli.verify",
     "tokenized_cot_icl.cli.models",
+    "tokenized_cot_icl.cli.rl",
     "tokenized_cot_icl.cli.reference",
 )
 
