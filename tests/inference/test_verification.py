@@ -168,8 +168,8 @@ def test_pass_at_k_equals_brute_force_over_subsets(n):
 
 
 def test_bad_scaling_requests_are_named():
-    with pytest.raises(ValueError, match="unknown scaling method 'beam'.*allowed: beam_logprob"):
-        check_request(["beam"], [1])
+    with pytest.raises(ValueError, match="unknown scaling method 'beam_search'.*allowed: beam, beam_logprob"):
+        check_request(["beam_search"], [1])
     with pytest.raises(ValueError, match=r"--n: every N .* must be an int >= 1; got \[0\]"):
         check_request(["majority"], [0, 2])
     with pytest.raises(ValueError, match="pass@k needs"):
