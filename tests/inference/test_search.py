@@ -153,7 +153,10 @@ def test_every_method_runs_on_both_engines(trained_hf, trained_vllm):
         assert single == pytest.approx([single[0]] * len(SAMPLING))
     deterministic = [(r["method"], r["n"], r["accuracy"], r["requests_per_prompt"]) for r in records["hf"]]
     other = [(r["method"], r["n"], r["accuracy"], r["requests_per_prompt"]) for r in records["vllm"]]
-    assert [d for d in deterministic if d[0] in SEARCH] == [o for o in other if o[0] in SEARCH]
+    # Beam search and interventions decode greedily: the same on both engines. Particle filtering
+    # samples each step, and each engine has its own random stream.
+    greedy = [m for m in SEARCH if m != "particle_filter"]
+    assert [d for d in deterministic if d[0] in greedy] == [o for o in other if o[0] in greedy]
 
 
 def test_pass_at_k_of_real_samples_matches_subset_enumeration(trained_vllm):
