@@ -59,8 +59,7 @@ NON_NEGATIVE = (
 )
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux and macOS filesystems
 PATH_NAME_RULE = (
-    "one directory name: printable characters, no '/' or backslash, not '.' or '..', "
-    f"at most {MAX_NAME_BYTES} bytes"
+    f"one directory name: printable characters, no '/' or backslash, not '.' or '..', at most {MAX_NAME_BYTES} bytes"
 )
 # rope_scaling: the keys each rope_type takes besides "rope_type" (transformers' RoPE variants).
 ROPE_KEYS = {

@@ -50,7 +50,9 @@ class ModelExport:
         if not self.added:
             return f"{self.path}: already holds its tokenizer and generation_config.json"
         what = (
-            "MANIFEST.json updated" if self.has_manifest else "no MANIFEST.json (saved before manifests): stays unverified"
+            "MANIFEST.json updated"
+            if self.has_manifest
+            else "no MANIFEST.json (saved before manifests): stays unverified"
         )
         return f"{self.path}: wrote {', '.join(self.added)}; {what}"
 
