@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "tokenized_cot_icl.cli.verify",
     "tokenized_cot_icl.cli.models",
     "tokenized_cot_icl.cli.rl",
+    "tokenized_cot_icl.cli.verifier",
     "tokenized_cot_icl.cli.reference",
 )
 

@@ -219,8 +219,8 @@ def add_commands(subparsers) -> None:
         "Methods: majority, best_of_n_oracle, best_of_n_process, best_of_n_logprob, best_of_n, weighted_majority "
         "(n samples), beam_logprob, beam_process, beam (n = beam width), particle_filter (n = particles), intervene "
         "(n = interventions). best_of_n, weighted_majority, beam and particle_filter are ranked by --verifier; "
-        "best_of_n_process and beam_process are best_of_n and beam with the exact verifier. Learned verifiers "
-        "(prm/orm) are not built yet.",
+        "best_of_n_process and beam_process are best_of_n and beam with the exact verifier. A learned verifier "
+        "(prm/orm) is its directory: --verifier VDIR (`cot-icl verifier train`).",
     )
     _common(scale, ("transformers", "vllm"))
     scale.add_argument("--methods", type=_names, default=None, help="comma-separated method names")

@@ -212,8 +212,8 @@ def add_verifier_argument(parser: argparse.ArgumentParser, parse, forms: str, de
     convert.__name__ = "verifier"
     parser.add_argument(
         "--verifier", type=convert, default=parse(default), metavar="KIND",
-        help=f"the verifier of the verifier-ranked methods: {forms} (default {default}); learned verifiers "
-        "(prm/orm directories) are not built yet",
+        help=f"the verifier of the verifier-ranked methods: {forms} (default {default}); a directory is a "
+        "learned prm/orm (`cot-icl verifier train`)",
     )  # fmt: skip
 
 

@@ -19,9 +19,8 @@ scores by ``min``, ``prod`` or ``last`` (:func:`aggregate`). Built in (:data:`VE
   the backend's ``generate_scored`` returned; forced tokens score 1.0), so ``prod`` is the
   sequence probability. It needs candidates that carry ``logprobs``.
 
-Learned process and outcome reward models (``prm`` / ``orm`` loaded from a verifier directory)
-are not built yet: :data:`VERIFIERS` is where they register; a directory given as the flag value
-is refused with that message.
+- ``prm`` / ``orm``: learned process and outcome reward models loaded from a verifier directory
+  (:mod:`.learned_verifiers`; the flag's value is the directory).
 """
 
 from __future__ import annotations
@@ -206,3 +205,13 @@ VERIFIERS: Registry[Callable[..., Verifier]] = Registry("verifier kind")
 VERIFIERS.add("exact", lambda spec, args, gen, seed: ExactVerifier(args, gen))
 VERIFIERS.add("noisy", lambda spec, args, gen, seed: NoisyVerifier(ExactVerifier(args, gen), spec.fp, spec.fn, seed))
 VERIFIERS.add("logprob", lambda spec, args, gen, seed: LogprobVerifier())
+
+
+def _learned(spec: VerifierSpec, args: Args, generator) -> Verifier:
+    from tokenized_cot_icl.inference.learned_verifiers import LearnedVerifier  # imports this module
+
+    return LearnedVerifier(spec.path, args, generator)
+
+
+VERIFIERS.add("prm", lambda spec, args, gen, seed: _learned(spec, args, gen))
+VERIFIERS.add("orm", lambda spec, args, gen, seed: _learned(spec, args, gen))

@@ -1,0 +1,93 @@
+"""Learned PRM/ORM verifiers: labelled data from the trained fixture run, a short training, quality on
+held-out prompts, the TRL export, and the PRM ranking `cot-icl scale` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from tokenized_cot_icl.cli import main
+from tokenized_cot_icl.cli.verifier import KINDS
+from tokenized_cot_icl.foundation.manifest import read_manifest
+from tokenized_cot_icl.inference import learned_verifiers as lv
+from tokenized_cot_icl.inference.verifier_flag import VerifierSpec, parse_verifier
+
+
+@pytest.fixture(scope="module")
+def data_dir(trained_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("verifier") / "data"
+    argv = ["verifier", "data", str(trained_run), "--n-prompts", "24", "--samples", "12", "--out", str(out)]
+    assert main([*argv, "--format", "trl", "--seed", "1"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def prm_dir(data_dir, trained_run):
+    """A PRM started from the policy's weights (the fixture policy gets few steps right: ~4% positives)."""
+    out = data_dir.parent / "prm"
+    argv = ["verifier", "train", str(data_dir), "--kind", "prm", "--out", str(out), "--steps", "200"]
+    assert main([*argv, "--init", str(trained_run)]) == 0
+    return out
+
+
+def test_the_data_labels_every_step_and_holds_out_the_last_prompts(data_dir):
+    records, meta = lv.read_data(data_dir)
+    assert len(records) == 24 * 12 and meta["samples_per_prompt"] == 12
+    test = {r["index"] for r in records if r["split"] == "test"}
+    assert test == set(range(18, 24))  # the last quarter of the prompts
+    for r in records:
+        assert len(r["step_positions"]) == len(r["step_labels"]) and set(r["step_labels"]) <= {0, 1}
+
+
+def test_the_trl_export_has_the_prm_trainer_columns(data_dir):
+    table = pq.read_table(data_dir / "trl.parquet")
+    assert {"prompt", "completions", "labels"} <= set(table.column_names)
+    row = table.slice(0, 1).to_pylist()[0]
+    assert isinstance(row["prompt"], str) and len(row["completions"]) == len(row["labels"]) > 0
+    assert all(isinstance(x, bool) for x in row["labels"])
+
+
+def test_a_prm_trained_briefly_ranks_held_out_steps_above_chance(prm_dir, data_dir, capsys):
+    assert main(["verifier", "eval", str(prm_dir), str(data_dir)]) == 0
+    result = json.loads((prm_dir / "eval_test.json").read_text())
+    assert result["kind"] == "prm" and result["n_prompts"] == 6
+    assert result["step"]["auroc"] > 0.5
+    assert 0 <= result["step"]["false_positive_rate"] <= 1 and result["step"]["ece"] is not None
+    assert "auroc=" in capsys.readouterr().out
+    assert read_manifest(prm_dir) is not None
+
+
+def test_the_flag_reads_a_verifier_directory(prm_dir, tmp_path):
+    assert parse_verifier(str(prm_dir)) == VerifierSpec("prm", path=str(prm_dir))
+    assert parse_verifier(str(prm_dir)).label == f"prm:{prm_dir}"
+    with pytest.raises(ValueError, match="not a verifier directory"):
+        parse_verifier(str(tmp_path))
+    assert KINDS == lv.KINDS
+
+
+def test_the_prm_ranks_best_of_n_in_scale(prm_dir, trained_run, tmp_path):
+    argv = ["scale", str(trained_run), "--out", str(tmp_path), "--methods", "best_of_n", "--n", "1,2"]
+    assert main([*argv, "--max-prompts", "4", "--verifier", str(prm_dir)]) == 0
+    records = json.loads((tmp_path / "scaling.json").read_text())
+    assert {r["verifier"] for r in records} == {f"prm:{prm_dir}"}
+    assert all(r["verifier_scored_tokens_per_prompt"] > 0 for r in records)
+
+
+def test_an_orm_puts_its_outcome_score_on_the_last_step(data_dir, tmp_path, trained_run):
+    from tokenized_cot_icl.inference.target import load_target
+
+    lv.train_verifier(data_dir, "orm", tmp_path / "orm", steps=5)
+    target = load_target(trained_run, "final")
+    spec = parse_verifier(str(tmp_path / "orm"))
+    verifier = spec.build(target.args)
+    records, _ = lv.read_data(data_dir)
+    from tokenized_cot_icl.inference.options import EvalOptions, build_cases
+
+    cases = build_cases(target.dataset, target.args, EvalOptions(max_prompts=2))
+    outputs = [[r["completion_ids"] for r in records if r["index"] == c.index][:2] for c in cases]
+    scores = verifier.score(cases, outputs)
+    for row in scores:
+        for steps in row:
+            assert steps[:-1] == [1.0] * (len(steps) - 1) and 0 < steps[-1] < 1
