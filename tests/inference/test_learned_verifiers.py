@@ -27,8 +27,8 @@ def data_dir(trained_run, tmp_path_factory):
 def prm_dir(data_dir, trained_run):
     """A PRM started from the policy's weights (the fixture policy gets few steps right: ~4% positives)."""
     out = data_dir.parent / "prm"
-    argv = ["verifier", "train", str(data_dir), "--kind", "prm", "--out", str(out), "--steps", "200"]
-    assert main([*argv, "--init", str(trained_run)]) == 0
+    argv = ["verifier", "train", str(trained_run), "--kind", "prm", "--data", str(data_dir), "--out", str(out)]
+    assert main([*argv, "--steps", "200", "--init", "policy"]) == 0
     return out
 
 
@@ -49,14 +49,16 @@ def test_the_trl_export_has_the_prm_trainer_columns(data_dir):
     assert all(isinstance(x, bool) for x in row["labels"])
 
 
-def test_a_prm_trained_briefly_ranks_held_out_steps_above_chance(prm_dir, data_dir, capsys):
-    assert main(["verifier", "eval", str(prm_dir), str(data_dir)]) == 0
+def test_a_prm_trained_briefly_ranks_held_out_steps_above_chance(prm_dir, trained_run, tmp_path, capsys):
+    assert main(["verifier", "eval", str(prm_dir), str(trained_run)]) == 0  # on its training data's held-out prompts
     result = json.loads((prm_dir / "eval_test.json").read_text())
     assert result["kind"] == "prm" and result["n_prompts"] == 6
     assert result["step"]["auroc"] > 0.5
     assert 0 <= result["step"]["false_positive_rate"] <= 1 and result["step"]["ece"] is not None
     assert "auroc=" in capsys.readouterr().out
     assert read_manifest(prm_dir) is not None
+    assert main(["verifier", "eval", str(prm_dir), str(tmp_path)]) == 2  # samples of another run are refused
+    assert "not from RUN" in capsys.readouterr().err
 
 
 def test_the_flag_reads_a_verifier_directory(prm_dir, tmp_path):

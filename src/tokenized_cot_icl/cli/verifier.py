@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from tokenized_cot_icl.foundation.command_line import (
@@ -54,11 +55,25 @@ def _data(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _check_data_of_run(run: str, data_dir: str) -> None:
+    """The data directory must hold samples of RUN's policy (its data.json names the run)."""
+    from tokenized_cot_icl.inference.learned_verifiers import read_data
+
+    sampled_from = read_data(data_dir)[1].get("run")
+    if sampled_from is None or Path(sampled_from).resolve() != Path(run).resolve():
+        raise ValueError(
+            f"--data {data_dir}: its samples come from {sampled_from}, not from RUN {run}; "
+            "label RUN's own samples with `cot-icl verifier data RUN ...`"
+        )
+
+
 def _train(ns: argparse.Namespace) -> int:
     from tokenized_cot_icl.inference.learned_verifiers import train_verifier
 
+    _check_data_of_run(ns.run, ns.data)
+    init = ns.run if ns.init == "policy" else None
     info = train_verifier(
-        ns.data, ns.kind, ns.out, steps=ns.steps, batch_size=ns.batch_size, lr=ns.lr, seed=ns.seed, init=ns.init
+        ns.data, ns.kind, ns.out, steps=ns.steps, batch_size=ns.batch_size, lr=ns.lr, seed=ns.seed, init=init
     )
     print(f"{info['kind']} trained {info['steps']} steps on {info['n_train_samples']} samples; "
           f"final loss {info['final_loss']:.4f}\nwrote {ns.out}")  # fmt: skip
@@ -69,11 +84,23 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _training_data(vdir: str) -> str:
+    """The data directory a verifier was trained on, as its verifier.json records it."""
+    from tokenized_cot_icl.inference.learned_verifiers import VERIFIER_FILE
+
+    path = Path(vdir) / VERIFIER_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{vdir}: no {VERIFIER_FILE} (a `cot-icl verifier train` directory holds one)")
+    return json.loads(path.read_text())["data"]
+
+
 def _eval(ns: argparse.Namespace) -> int:
     from tokenized_cot_icl.foundation.io import write_json
     from tokenized_cot_icl.inference.learned_verifiers import evaluate_verifier
 
-    result = evaluate_verifier(ns.vdir, ns.data, split=ns.split)
+    data = ns.data or _training_data(ns.vdir)
+    _check_data_of_run(ns.run, data)
+    result = evaluate_verifier(ns.vdir, data, split=ns.split)
     print(f"{result['kind']} on {result['n_samples']} samples of {result['n_prompts']} {result['split']} prompts")
     for level in ("step", "outcome"):
         q = result[level]
@@ -126,28 +153,34 @@ def add_commands(subparsers) -> None:
 
     train = sub.add_parser(
         "train", help="train a PRM (a score per step) or ORM (a score per output) on a data directory",
-        description="Trains the data's model family (its Args; no LM head) with a one-logit head read at each "
+        description="Trains RUN's model family (the data's Args; no LM head) with a one-logit head read at each "
         "step's token (prm) or the last token (orm), binary cross-entropy against the exact labels of the train "
         "split, AdamW, seeded, on CPU. Writes VDIR/model.safetensors, VDIR/verifier.json and a manifest.",
     )  # fmt: skip
-    train.add_argument("data", metavar="DATA", help="a `cot-icl verifier data` directory")
+    add_run_argument(train)
+    train.add_argument("--data", required=True, metavar="DIR", help="RUN's `cot-icl verifier data` directory")
     train.add_argument("--kind", choices=KINDS, required=True, help="prm: per step; orm: per output")
     train.add_argument("--out", required=True, metavar="VDIR", help="the verifier directory")
     train.add_argument("--steps", type=positive_int, default=300, help="optimizer steps")
     train.add_argument("--batch-size", type=positive_int, default=16, help="samples per step")
     train.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate (AdamW, constant)")
     train.add_argument("--seed", type=non_negative_int, default=0, help="initialisation and batch order")
-    train.add_argument("--init", default=None, metavar="RUN", help="start from this run's policy weights")
+    train.add_argument(
+        "--init", choices=("scratch", "policy"), default="scratch", help="policy: start from RUN's final model"
+    )
     train.set_defaults(func=_train)
 
     ev = sub.add_parser(
         "eval", help="step and outcome AUROC, calibration, FP/FN rates of a verifier on held-out prompts",
-        description="Scores every step (and the last token) of DATA's --split samples with VDIR's head and "
+        description="Scores every step (and the last token) of the --split samples of RUN's --data with VDIR's head and "
         "compares with the exact labels: AUROC, expected calibration error (10 bins), false-positive and "
         "false-negative rates at 0.5. Prints them and writes VDIR/eval_SPLIT.json (or --out).",
     )  # fmt: skip
     ev.add_argument("vdir", metavar="VDIR", help="a `cot-icl verifier train` directory")
-    ev.add_argument("data", metavar="DATA", help="a `cot-icl verifier data` directory")
+    ev.add_argument("run", metavar="RUN", help="the run whose samples the verifier is measured on")
+    ev.add_argument(
+        "--data", default=None, metavar="DIR", help="RUN's labelled samples (default: the verifier's training data)"
+    )
     ev.add_argument("--split", choices=("test", "train"), default="test", help="which prompts")
     ev.add_argument("--out", default=None, metavar="FILE", help="the JSON written (default VDIR/eval_SPLIT.json)")
     ev.set_defaults(func=_eval)
