@@ -11,15 +11,13 @@ hand: the sentences are stated from the numbers (:func:`findings`).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from studies.verification_report import dag_description, quickstart_run
+from studies.verification_report import dag_description, ensure_trained, quickstart_run
 from tokenized_cot_icl.experiments.statistics import permutation_test, ranges_separate
 from tokenized_cot_icl.foundation.io import write_json
 from tokenized_cot_icl.foundation.run_dir import RunDir
@@ -115,16 +113,6 @@ def command_for(start: Start, method: str, seed: int, lr: float = LEARNING_RATE)
 
 
 # ---- running and summarising ----------------------------------------------------------------------------
-def ensure_trained(start: Start, train: bool) -> None:
-    if RunDir(start.run_dir).has_final():
-        return
-    if not train:
-        raise FileNotFoundError(
-            f"{start.run_dir}: not trained; run `cot-icl {' '.join(start.command)}` or pass --train"
-        )
-    subprocess.run([sys.executable, "-m", "tokenized_cot_icl.cli", *start.command], check=True)
-
-
 def first_token_reward(completions, completion_ids=None, **kwargs) -> list[float]:
     """Control reward: 1 when the completion starts with token ``CONTROL_TOKEN``, whatever the prompt."""
     ids = completion_ids if completion_ids is not None else completions

@@ -80,7 +80,9 @@ def _with_key(command: list[str], key: int, run_name: str) -> list[str]:
     return out
 
 
-def ensure_trained(study: Study, train: bool) -> None:
+def ensure_trained(study, train: bool) -> None:
+    """Trains ``study.command`` (a Study or an RL start: anything with run_dir and command) unless its run
+    has a final model; without ``train``, says which command would."""
     if RunDir(study.run_dir).has_final():
         return
     if not train:
