@@ -48,10 +48,10 @@ def _choose(rng, value):
     return value
 
 
-def _parents(keys_row, n_nodes, n_parents, markov):
-    candidates = list(range(n_nodes))
+def _parents(keys_row, n_nodes, n_parents, strategy, n_inputs):
+    candidates = list(range(n_inputs if strategy == "inputs" else n_nodes))
     chosen = []
-    if markov:
+    if strategy == "markov":
         chosen.append(n_nodes - 1)
         candidates.remove(n_nodes - 1)
         n_parents -= 1
@@ -76,7 +76,7 @@ def reference_item(args, split: str, index: int) -> dict:
         keys = np.random.default_rng([3, args.seed, N, M, C]).random((C, N + C - 1))
     else:
         keys = rng.random((C, N + C - 1))
-    parents = [_parents(keys[c], N + c, M, args.dag_strategy == "markov") for c in range(C)]
+    parents = [_parents(keys[c], N + c, M, args.dag_strategy, N) for c in range(C)]
 
     L = args.H_num_layers
     if args.ablation_fixed_H:

@@ -31,6 +31,8 @@ GENERATOR_VARIANTS = [
     dict(ablation_fixed_H=True, num_unique_H=3, H_num_layers=2),
     dict(ablation_fixed_dag=True),
     dict(dag_strategy="markov", activation="silu"),
+    dict(dag_strategy="inputs"),
+    dict(dag_strategy="inputs", ablation_fixed_dag=True),
     # M above some N: the generator caps M at N per prompt (opted into)
     dict(n_inputs=(3, 5, 6), n_parents=(2, 4), chain_length=(1, 3, 4), n_examples=(2, 5), cap_parents_to_inputs=True),
     dict(n_inputs=(3, 5), n_parents=5, ablation_fixed_dag=True, ablation_fixed_H=True, num_unique_H=2)

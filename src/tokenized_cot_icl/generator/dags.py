@@ -52,6 +52,15 @@ def markov_from_keys(keys: np.ndarray, n_inputs: int, n_parents: int) -> np.ndar
     return np.concatenate([first, rest], axis=-1).astype(np.int64)
 
 
+def inputs_from_keys(keys: np.ndarray, n_inputs: int, n_parents: int) -> np.ndarray:
+    """Each chain token reads M distinct inputs and no chain token: the answer does not read the chain.
+
+    The contrast to ``markov``: the intermediate steps carry none of the answer's dependencies, so
+    showing them is an extra task rather than a chain the answer can build on.
+    """
+    return np.argsort(keys[..., :n_inputs], axis=-1, kind="stable")[..., :n_parents].astype(np.int64)
+
+
 class SortKeyDag:
     """A strategy that turns the sort keys of :func:`draw_keys` into parents.
 
@@ -69,6 +78,7 @@ class SortKeyDag:
 
 DAG_STRATEGIES.register("random")(SortKeyDag(random_from_keys))
 DAG_STRATEGIES.register("markov")(SortKeyDag(markov_from_keys))
+DAG_STRATEGIES.register("inputs")(SortKeyDag(inputs_from_keys))
 
 # The callable a strategy is looked up as: ``(rng, N, M, C) -> (C, M)`` parents.
 DagStrategy = Callable[[np.random.Generator, int, int, int], np.ndarray]
