@@ -44,6 +44,8 @@ def test_run_name_spells_h_diversity(tmp_path):
     assert run_name(planned[0].args, ["num_unique_H", "seed"]) == "Hpool4-standard-seed0"
     fresh = planned[0].args.replace(ablation_fixed_H=False, num_unique_H=-1)
     assert run_name(fresh, ["ablation_fixed_H", "num_unique_H"]) == "Hfresh-standard-seed0"
+    local = planned[0].args.replace(dag_strategy="inputs", chain_length=3)
+    assert run_name(local, ["chain_length", "dag_strategy", "seed"]) == "C3-inputs-standard-seed0"
 
 
 @pytest.mark.slow

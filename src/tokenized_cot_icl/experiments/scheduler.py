@@ -3,8 +3,11 @@
 Every entry of a card becomes one run directory ``<runs dir>/<name>``, named from what varies
 between the card's entries (``standard-seed0``; ``C4-L1-cot-seed2``; ...). A run whose
 ``final_metrics.json`` exists is finished and never trained again, so regenerating a document
-after an interrupted or budget-limited session trains only what is missing. Each run is one
-process tree started by the shared launcher (:mod:`tokenized_cot_icl.training.launch`).
+after an interrupted or budget-limited session trains only what is missing. With a
+:class:`~tokenized_cot_icl.experiments.summaries.SummaryStore`, each finished run also gets its
+summary (a small JSON a document is rebuilt from), and a run with a summary counts as done even
+when its run directory is gone. Each run is one process tree started by the shared launcher
+(:mod:`tokenized_cot_icl.training.launch`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ import math
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.training.launch import thread_env, train_command
+
+if TYPE_CHECKING:
+    from tokenized_cot_icl.experiments.summaries import SummaryStore
 
 TIMINGS_FILE = "timings.json"
 LAUNCH_FILE = "launch.json"  # how the last training launch shared the CPU
@@ -65,6 +72,8 @@ def field_label(args: Args, name: str) -> str:
             return "alphainf" if math.isinf(alpha) else f"alpha{_value_text(alpha)}"
         return "norecipe"
     value = getattr(args, name)
+    if name == "dag_strategy":  # the strategy names (markov, inputs, random) already read as labels
+        return str(value)
     if name in SHORT_NAMES:
         return f"{SHORT_NAMES[name]}{_value_text(value)}"
     return f"{name}{_value_text(value)}"
@@ -160,11 +169,14 @@ def train_all(
     jobs: int | None = None,
     budget: Budget | None = None,
     threads: int | None = None,
+    summaries: SummaryStore | None = None,
 ) -> dict[str, float]:
     """Trains the planned runs that have not finished, ``jobs`` at a time; returns wall seconds per run.
 
     Each process gets ``threads`` math threads, by default ``cores // (jobs * nproc)`` so concurrent
     runs do not oversubscribe the CPU (pass 1 on a machine shared with other work). With a ``budget``, no run is started once it is exhausted (running ones finish).
+    With ``summaries``, a run that has a summary is done, a finished run without one gets it now,
+    and every run that finishes here gets its summary (with the store's final evaluations).
     """
     output_dir.mkdir(parents=True, exist_ok=True)
     cores = os.cpu_count() or 1
@@ -172,7 +184,10 @@ def train_all(
     threads = threads or max(1, cores // (jobs * nproc))
     timings_path = output_dir / TIMINGS_FILE
     timings = read_json(timings_path, {})
-    todo = [r for r in planned if not is_finished(output_dir, r)]
+    if summaries is None:
+        todo = [r for r in planned if not is_finished(output_dir, r)]
+    else:
+        todo = [r for r in planned if summaries.get(r, output_dir) is None]
     env = thread_env(threads)
     running: list[_Running] = []
     print(f"training {len(todo)} of {len(planned)} runs, {jobs} at a time, {threads} thread(s) each", flush=True)
@@ -199,6 +214,8 @@ def train_all(
             timings[entry.run.name] = round(seconds, 1)
             timings_path.write_text(json.dumps(timings, indent=2) + "\n")
             print(f"  finished {entry.run.name} in {seconds:.0f} s", flush=True)
+            if summaries is not None:
+                summaries.get(entry.run, output_dir, timings[entry.run.name])
     return timings
 
 
@@ -209,19 +226,31 @@ def train_cards(
     jobs: int | None = None,
     budget_minutes: float | None = None,
     threads: int | None = None,
+    summaries: Mapping[str, SummaryStore] | None = None,
 ) -> list[tuple[Path, list[PlannedRun], Path]]:
     """Trains the cards' unfinished runs in order (card X into ``runs_root/X/``); ``(card path, planned, runs dir)``.
 
     One budget covers all the cards: with ``budget_minutes``, no run starts once that much training
-    wall time (finished runs of these cards included) is spent.
+    wall time (finished runs of these cards included, as recorded in their run directories or
+    summaries) is spent. ``summaries`` maps card stems to the store their runs are summarised in
+    (see :func:`train_all`); other cards are trained without summaries.
     """
     runs_root = Path(runs_root)
-    budget = Budget(budget_minutes, spent_seconds([runs_root / Path(c).stem for c in cards]))
-    out = []
-    for card in cards:
-        card_path, planned = plan_runs(card)
+    summaries = summaries or {}
+    plans = [plan_runs(card) for card in cards]
+    spent = 0.0
+    for card_path, planned in plans:
         runs_dir = runs_root / card_path.stem
-        train_all(planned, runs_dir, nproc, jobs, budget, threads)
+        store = summaries.get(card_path.stem)
+        recorded = read_json(runs_dir / TIMINGS_FILE, {})
+        if store is not None:  # runs whose directories are gone count through their summaries
+            recorded = {**recorded, **store.seconds(planned)}
+        spent += sum(recorded.values())
+    budget = Budget(budget_minutes, float(spent))
+    out = []
+    for card_path, planned in plans:
+        runs_dir = runs_root / card_path.stem
+        train_all(planned, runs_dir, nproc, jobs, budget, threads, summaries.get(card_path.stem))
         out.append((card_path, planned, runs_dir))
     return out
 
