@@ -61,6 +61,22 @@ def test_a_prm_trained_briefly_ranks_held_out_steps_above_chance(prm_dir, traine
     assert "not from RUN" in capsys.readouterr().err
 
 
+def test_transformers_loads_the_verifier_directory_with_the_same_scores(prm_dir, data_dir):
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    records = [r for r in lv.read_data(data_dir)[0] if r["split"] == "test"][:8]
+    ours, _ = lv.probabilities(lv.load_reward_model(prm_dir)[0], records, "prm")
+    model = AutoModelForTokenClassification.from_pretrained(prm_dir).eval()
+    ids, mask, lengths = lv._batch(records)
+    where, _ = lv._targets(records, lengths, "prm")
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask).logits[..., 0]
+    theirs = torch.sigmoid(logits[[w[0] for w in where], [w[1] for w in where]]).tolist()
+    assert theirs == pytest.approx(ours, abs=1e-6)
+    assert json.loads((prm_dir / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 200
+
+
 def test_the_flag_reads_a_verifier_directory(prm_dir, tmp_path):
     assert parse_verifier(str(prm_dir)) == VerifierSpec("prm", path=str(prm_dir))
     assert parse_verifier(str(prm_dir)).label == f"prm:{prm_dir}"

@@ -155,7 +155,9 @@ def add_commands(subparsers) -> None:
         "train", help="train a PRM (a score per step) or ORM (a score per output) on a data directory",
         description="Trains RUN's model family (the data's Args; no LM head) with a one-logit head read at each "
         "step's token (prm) or the last token (orm), binary cross-entropy against the exact labels of the train "
-        "split, AdamW, seeded, on CPU. Writes VDIR/model.safetensors, VDIR/verifier.json and a manifest.",
+        "split, AdamW, seeded, on CPU. VDIR is a transformers token-classification model directory (config.json, "
+        "model.safetensors: AutoModelForTokenClassification loads it) with VDIR/verifier.json, VDIR/metrics.jsonl "
+        "(the training loss) and a manifest.",
     )  # fmt: skip
     add_run_argument(train)
     train.add_argument("--data", required=True, metavar="DIR", help="RUN's `cot-icl verifier data` directory")

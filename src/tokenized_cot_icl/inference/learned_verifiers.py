@@ -9,10 +9,13 @@ Three stages, each a directory:
   ``data.json`` (the run, the sampling settings, the evaluation Args). The last ``test_fraction``
   of the prompts form the held-out ``test`` split. :func:`write_trl` writes the ``prompt`` /
   ``completions`` (one text per step) / ``labels`` layout TRL's PRM trainer reads (Parquet).
-- **train** (:func:`train_verifier`): the project's model family (``models``) without its LM head,
-  plus a one-logit head read at each step's position (PRM) or at the last position (ORM), trained
-  with AdamW on binary cross-entropy, seeded; from scratch or from the policy's weights. Saved as
-  ``model.safetensors``, ``verifier.json`` (kind, base Args, training set, settings) and a manifest.
+- **train** (:func:`train_verifier`): the project's model family (``models``) as its
+  ``transformers`` ``*ForTokenClassification`` with one label (the decoder without its LM head and a
+  one-logit head), read at each step's position (PRM) or at the last position (ORM), trained with
+  AdamW on binary cross-entropy, seeded; from scratch or from the policy's weights. The verifier
+  directory is a ``save_pretrained`` directory (``config.json`` + ``model.safetensors``, so
+  ``AutoModelForTokenClassification.from_pretrained(VDIR)`` loads it) plus ``verifier.json`` (kind,
+  base Args, training set, settings), ``metrics.jsonl`` (the training loss) and a manifest.
 - **score** (:class:`LearnedVerifier`): the ``prm``/``orm`` kinds of :data:`.verifiers.VERIFIERS`,
   all candidates of all prompts scored in batches. An ORM's output score is put on its last step
   (earlier steps 1.0), so ``min``, ``prod`` and ``last`` all read the outcome score.
@@ -34,7 +37,7 @@ from torch import nn
 
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.io import write_json
-from tokenized_cot_icl.foundation.manifest import write_manifest
+from tokenized_cot_icl.foundation.manifest import MANIFEST_FILE, verify_directory, write_manifest
 from tokenized_cot_icl.foundation.vocab import Vocab
 from tokenized_cot_icl.generator.chains import ChainGenerator
 from tokenized_cot_icl.inference.options import EvalOptions, PromptCase, build_cases, max_new_tokens
@@ -135,17 +138,22 @@ def write_trl(out: Path, records: Sequence[dict[str, Any]], args: Args) -> Path:
 
 
 # ---- model ----------------------------------------------------------------------------------------
-class RewardModel(nn.Module):
-    """The family's decoder (no LM head) and a one-logit head at every position."""
+def reward_model(args: Args, init: Optional[str | Path] = None):
+    """The family's ``*ForTokenClassification`` with one label: the decoder (no LM head) and a one-logit
+    head at every position; from scratch (``create_model``'s config) or from a policy's weights.
+    Classifier dropout is off, so training and scoring read the same head."""
+    from transformers import AutoConfig, AutoModelForTokenClassification
 
-    def __init__(self, args: Args, backbone: Optional[nn.Module] = None) -> None:
-        super().__init__()
-        self.backbone = backbone if backbone is not None else create_model(args).model
-        self.head = nn.Linear(args.hidden_size, 1)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(hidden).squeeze(-1)
+    model_dir = None
+    if init is not None:
+        model_dir = Path(init) / "final_model" if (Path(init) / "final_model").is_dir() else Path(init)
+    config = AutoConfig.from_pretrained(model_dir) if model_dir is not None else create_model(args).config
+    config.num_labels, config.classifier_dropout = 1, 0.0
+    if model_dir is None:
+        return AutoModelForTokenClassification.from_config(config)
+    return AutoModelForTokenClassification.from_pretrained(
+        model_dir, config=config, dtype=torch.float32, use_safetensors=True
+    )
 
 
 def _batch(records: Sequence[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
@@ -174,10 +182,10 @@ def _targets(records, lengths, kind: str) -> tuple[list[tuple[int, int]], list[f
     return where, labels
 
 
-def _logits(model: RewardModel, records, kind: str) -> tuple[torch.Tensor, list[float]]:
+def _logits(model, records, kind: str) -> tuple[torch.Tensor, list[float]]:
     ids, mask, lengths = _batch(records)
     where, labels = _targets(records, lengths, kind)
-    out = model(ids, mask)
+    out = model(input_ids=ids, attention_mask=mask).logits.squeeze(-1)
     if not where:
         return out.new_zeros(0), labels
     rows, cols = zip(*where)
@@ -186,31 +194,37 @@ def _logits(model: RewardModel, records, kind: str) -> tuple[torch.Tensor, list[
 
 def train_verifier(
     data_dir: str | Path, kind: str, out: str | Path, *, steps: int = 300, batch_size: int = 16,
-    lr: float = 1e-3, seed: int = 0, init: Optional[str | Path] = None,
+    lr: float = 1e-3, seed: int = 0, init: Optional[str | Path] = None, max_train_samples: int = 0,
+    log_every: int = 10, progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """Trains a PRM or ORM on the data directory's ``train`` split; writes the verifier directory."""
-    from safetensors.torch import save_file
+    """Trains a PRM or ORM on the data directory's ``train`` split (its first ``max_train_samples``
+    when > 0) and writes the verifier directory: ``config.json`` + ``model.safetensors`` (a
+    ``transformers`` token-classification model with one label), ``verifier.json``, the training loss
+    every ``log_every`` steps in ``metrics.jsonl``, and a manifest of them all."""
+    from tqdm.auto import tqdm
+
+    from tokenized_cot_icl.foundation.loggers import JsonlLogger
 
     if kind not in KINDS:
         raise ValueError(f"--kind must be one of {list(KINDS)}; got {kind!r}")
     records, meta = read_data(data_dir)
     train = [r for r in records if r["split"] == "train"]
+    if max_train_samples:
+        train = train[:max_train_samples]
     if not train:
         raise ValueError(f"{data_dir} has no train-split samples")
     args = Args.from_dict(meta["args"], source=str(Path(data_dir) / DATA_FILE))
     torch.manual_seed(seed)
-    backbone = None
-    if init is not None:
-        from transformers import AutoModelForCausalLM
-
-        model_dir = Path(init) / "final_model" if (Path(init) / "final_model").is_dir() else Path(init)
-        backbone = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).model
-    model = RewardModel(args, backbone)
+    model = reward_model(args, init)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    logger = JsonlLogger(out, kind, resumed=False)
     losses = []
-    for _ in range(steps):
+    bar = tqdm(range(1, steps + 1), desc=f"train {kind}", unit="step", disable=not progress, leave=False)
+    for step in bar:
         batch = [train[i] for i in rng.choice(len(train), size=min(batch_size, len(train)), replace=False)]
         logits, labels = _logits(model, batch, kind)
         loss = nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(labels))
@@ -218,9 +232,11 @@ def train_verifier(
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS_FILE))
+        if step % log_every == 0 or step == steps:
+            window = float(np.mean(losses[-log_every:]))
+            logger.log_metrics({"train/loss": window, "train/samples_seen": step * len(batch)}, step)
+            bar.set_postfix(loss=f"{window:.4f}")
+    model.save_pretrained(out, safe_serialization=True)
     info = {
         "kind": kind, "args": args.to_dict(), "data": str(Path(data_dir).resolve()), "data_meta": meta,
         "n_train_samples": len(train), "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
@@ -232,23 +248,28 @@ def train_verifier(
     return info
 
 
-def load_reward_model(vdir: str | Path) -> tuple[RewardModel, dict[str, Any]]:
-    from safetensors.torch import load_file
+def load_reward_model(vdir: str | Path):
+    """A verifier directory's model (weights from safetensors only, after its manifest is checked) and
+    its ``verifier.json``."""
+    from transformers import AutoModelForTokenClassification
 
     vdir = Path(vdir)
     if not (vdir / VERIFIER_FILE).is_file():
         raise FileNotFoundError(
             f"{vdir} is not a verifier directory (no {VERIFIER_FILE}; see `cot-icl verifier train`)"
         )
+    if not verify_directory(vdir):
+        raise ValueError(f"{vdir}: no {MANIFEST_FILE} vouches for the verifier's files; retrain it")
+    if not (vdir / "config.json").is_file():
+        raise ValueError(f"{vdir}: a verifier saved before verifiers were transformers models; retrain it")
     info = json.loads((vdir / VERIFIER_FILE).read_text())
-    model = RewardModel(Args.from_dict(info["args"], source=str(vdir / VERIFIER_FILE)))
-    model.load_state_dict(load_file(str(vdir / WEIGHTS_FILE)))
+    model = AutoModelForTokenClassification.from_pretrained(vdir, dtype=torch.float32, use_safetensors=True)
     model.eval()
     return model, info
 
 
 @torch.no_grad()
-def probabilities(model: RewardModel, records, kind: str, batch_size: int = 64) -> tuple[list[float], list[float]]:
+def probabilities(model, records, kind: str, batch_size: int = 64) -> tuple[list[float], list[float]]:
     """The head's probability at every scored position of ``records`` and the labels there."""
     probs, labels = [], []
     for start in range(0, len(records), batch_size):
