@@ -1,4 +1,8 @@
-"""The figures of the two studies (PNG): Study 1's phase diagram and skill curves, Study 2's recipe bars."""
+"""The figures of the two studies (PNG): Study 1's phase diagram, skill curves and forest plot, Study 2's bars.
+
+Every figure is saved without the writing software's version in its metadata, so the same numbers
+give the same bytes.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +10,63 @@ from pathlib import Path
 
 import numpy as np
 
-PHASE_COLORS = {
-    "cot faster": "tab:orange",
-    "standard faster": "tab:blue",
-    "no clear difference": "0.75",
-    "neither learns": "white",
+# Colour of a cell's transition verdict ("CoT reaches skill 0.5 sooner"), by its first word.
+VERDICT_COLORS = {
+    "supported": "tab:orange",
+    "contradicted": "tab:blue",
+    "inconclusive": "0.8",
+    "not tested": "white",
     "not run": "0.93",
 }
+LEANING_COLORS = {False: "#fdd9b5", True: "#b5d4f0"}  # inconclusive, interval below / above 0
 STRATEGY_COLORS = {"standard": "tab:blue", "cot": "tab:orange"}
 
 
+def verdict_color(verdict: str) -> str:
+    return next(color for word, color in VERDICT_COLORS.items() if verdict.startswith(word))
+
+
 def phase_diagram(cells, path: Path, title: str) -> Path:
-    """One box per Study 1 cell: columns = diversity of H, rows = (C, K, layers); colour = phase."""
+    """One box per Study 1 cell: columns = diversity of H, rows = (DAG, C, K, layers); colour = the cell's verdict.
+
+    Light orange / blue: inconclusive, but the interval lies below / above 0. Each box prints the verdict, the paired cot − std transition-step difference [95% CI] and how
+    many runs of each strategy reached skill 0.5.
+    """
     import matplotlib.pyplot as plt
 
-    from studies.study1 import h_diversity, mean_or_none
-    from tokenized_cot_icl.analysis.plots import _save
+    from studies.effects import cell_effects, interval, transition_verdict
+    from studies.study1 import h_diversity
+
+    def row(c) -> tuple:
+        return (c.args.dag_strategy, c.args.chain_length, c.args.n_examples, c.args.num_hidden_layers)
 
     columns = sorted({h_diversity(c.args) for c in cells}, key=_h_order)
-    rows = sorted({(c.args.chain_length, c.args.n_examples, c.args.num_hidden_layers) for c in cells})
-    fig, ax = plt.subplots(figsize=(2.6 * len(columns) + 1.5, 1.25 * len(rows) + 1.2))
+    rows = sorted({row(c) for c in cells})
+    fig, ax = plt.subplots(figsize=(2.9 * len(columns) + 1.8, 1.25 * len(rows) + 1.2))
     for c in cells:
-        x = columns.index(h_diversity(c.args))
-        y = rows.index((c.args.chain_length, c.args.n_examples, c.args.num_hidden_layers))
-        ax.add_patch(plt.Rectangle((x, y), 0.96, 0.92, color=PHASE_COLORS[c.phase], ec="0.3"))
-        text = c.phase
-        if c.phase not in ("not run", "neither learns"):
-            s = mean_or_none([r.crossing for r in c.standard])
-            t = mean_or_none([r.crossing for r in c.cot])
-            text += f"\nskill 0.5 at: std {_step_text(s)}, cot {_step_text(t)}"
-        if c.phase != "not run":
-            text += f"\n{len(c.pairs)} seed pair(s)"
-        ax.text(x + 0.48, y + 0.46, text, ha="center", va="center", fontsize=7.5)
+        x, y = columns.index(h_diversity(c.args)), rows.index(row(c))
+        e = cell_effects(c)
+        verdict = transition_verdict(e)
+        color = verdict_color(verdict)
+        if verdict.startswith("inconclusive") and e.transition.excludes_zero:
+            color = LEANING_COLORS[e.transition.mean > 0]  # the interval leaves 0 but p does not
+        ax.add_patch(plt.Rectangle((x, y), 0.96, 0.92, color=color, ec="0.3"))
+        text = verdict.split(" (")[0]
+        if e.transition is not None:
+            text += f"\ncot − std {interval(e.transition)}"
+            text += f"\nreached: std {e.reached_standard}, cot {e.reached_cot} of {e.n_pairs}"
+        ax.text(x + 0.48, y + 0.46, text, ha="center", va="center", fontsize=7)
     ax.set_xlim(0, len(columns))
     ax.set_ylim(0, len(rows))
     ax.set_xticks([i + 0.48 for i in range(len(columns))], [f"H: {c}" for c in columns])
-    ax.set_yticks([i + 0.46 for i in range(len(rows))], [f"C={c}, K={k}, {layers} layer(s)" for c, k, layers in rows])
+    labels = [f"DAG {d}, C={c}, K={k}, {layers} layer(s)" for d, c, k, layers in rows]
+    ax.set_yticks([i + 0.46 for i in range(len(rows))], labels, fontsize=8)
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _h_order(label: str) -> tuple[int, int]:
@@ -58,21 +77,34 @@ def _h_order(label: str) -> tuple[int, int]:
     return (2, 0)
 
 
-def _step_text(value: float | None) -> str:
-    return "never" if value is None else f"{value:.0f}"
+def save(fig, path: Path) -> Path:
+    """Writes ``fig`` as PNG with no Software entry (the bytes depend only on what is drawn)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
 
 
 def cell_curves(cells, path: Path, title: str) -> Path:
-    """Skill above the majority answer over training, one panel per trained cell (mean, min-max band)."""
+    """Skill above the majority answer over training, one panel per trained cell (mean, min-max band over seeds).
+
+    Dotted vertical lines: each strategy's mean transition step (censored at the budget).
+    """
     import matplotlib.pyplot as plt
 
-    from tokenized_cot_icl.analysis.plots import _save
+    from studies.effects import cell_effects, transition_verdict
+    from studies.study1 import h_diversity
 
     trained = [c for c in cells if c.standard or c.cot]
     cols = min(3, max(1, len(trained)))
     rows = max(1, -(-len(trained) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.3 * rows), squeeze=False)
     for ax, c in zip(axes.ravel(), trained):
+        effects = cell_effects(c)
+        means = {"standard": effects.mean_standard, "cot": effects.mean_cot}
         for strategy, runs in (("standard", c.standard), ("cot", c.cot)):
             if not runs:
                 continue
@@ -81,8 +113,12 @@ def cell_curves(cells, path: Path, title: str) -> Path:
             color = STRATEGY_COLORS[strategy]
             ax.plot(steps, skill.mean(axis=0), color=color, label=f"{strategy} ({len(skill)} seeds)")
             ax.fill_between(steps, skill.min(axis=0), skill.max(axis=0), color=color, alpha=0.2, linewidth=0)
+            if means[strategy] is not None:
+                ax.axvline(means[strategy], color=color, linestyle=":", linewidth=1)
         ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
-        ax.set_title(f"{c.cell}: {c.phase}", fontsize=9)
+        a = c.args
+        verdict = transition_verdict(effects).split(" (")[0]
+        ax.set_title(f"{c.cell}\nH {h_diversity(a)}, DAG {a.dag_strategy}, C={a.chain_length}: {verdict}", fontsize=8)
         ax.set_ylim(-0.3, 1.02)
         ax.set_xlabel("step")
         ax.set_ylabel("skill above majority answer")
@@ -92,7 +128,49 @@ def cell_curves(cells, path: Path, title: str) -> Path:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
+
+
+def forest_plot(cells, path: Path, title: str) -> Path:
+    """Mean paired cot − standard transition-step difference per cell with its 95% bootstrap interval, and pooled.
+
+    Left of zero: cot reaches skill 0.5 first. Runs that never reach it count at their budget.
+    """
+    import matplotlib.pyplot as plt
+
+    from studies.effects import cell_effects, pooled_transition, transition_regime
+    from studies.study1 import h_diversity
+
+    effects = [e for e in (cell_effects(c) for c in cells) if e.transition is not None]
+    regime = transition_regime(effects)
+    pooled = pooled_transition(regime)
+    rows = [(e.cell.cell, e.cell.args, e.transition, e) for e in effects]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * (len(rows) + 1) + 1.4))
+    labels = []
+    for y, (name, a, effect, e) in enumerate(reversed(rows)):
+        color = "0.6" if not e.timed else ("tab:orange" if effect.high < 0 else "tab:blue" if effect.low > 0 else "k")
+        # orange / blue: the interval lies below / above 0; black: it spans 0; grey: no run reached skill 0.5
+        ax.plot([effect.low, effect.high], [y, y], color=color, linewidth=2)
+        ax.plot([effect.mean], [y], "o", color=color)
+        labels.append(f"{name} (H {h_diversity(a)}, {a.dag_strategy}, C={a.chain_length}; n={effect.n})")
+    if pooled is not None:
+        y = -1.3
+        ax.plot([pooled.low, pooled.high], [y, y], color="k", linewidth=3)
+        ax.plot([pooled.mean], [y], "D", color="k")
+        labels.insert(0, f"pooled, {len(regime)} cells (n={pooled.n})")
+        ax.set_yticks([-1.3, *range(len(rows))], labels)
+    else:
+        ax.set_yticks(range(len(rows)), labels)
+    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel(
+        "cot − standard transition step (steps; < 0: cot reaches skill 0.5 first), mean [95% CI]\n"
+        "orange / blue: interval below / above 0; black: spans 0; grey: no run reached skill 0.5"
+    )
+    ax.tick_params(axis="y", labelsize=7)
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return save(fig, path)
 
 
 def recipe_bars(recipes, path: Path, title: str) -> Path:
@@ -100,7 +178,6 @@ def recipe_bars(recipes, path: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     from studies.study2 import FRACTIONS, MODE_NAMES, MODES
-    from tokenized_cot_icl.analysis.plots import _save
 
     fig, axes = plt.subplots(1, len(MODES), figsize=(4.6 * len(MODES), 3.6), squeeze=False, sharey=True)
     width = 0.8 / max(1, len(recipes))
@@ -121,4 +198,4 @@ def recipe_bars(recipes, path: Path, title: str) -> Path:
     axes[0, 0].legend(fontsize=7, title="training recipe", title_fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)

@@ -6,10 +6,25 @@ import math
 import os
 from pathlib import Path
 
-from studies.claims import Claim
+from studies.claims import Claim, recipe_effect, transition_headline, with_share
+from studies.effects import (
+    ALPHA,
+    CellEffects,
+    Contrast,
+    cell_effects,
+    diversity_contrasts,
+    dz_text,
+    interval,
+    locality_contrasts,
+    number,
+    p_text,
+    transition_verdict,
+    verdict,
+)
 from studies.markdown import display_path, what_is_drawn
 from studies.study1 import SKILL_THRESHOLD, CellResult, h_diversity, reason
 from studies.study2 import FRACTIONS, MODE_NAMES, MODES, RecipeResult
+from tokenized_cot_icl.experiments.statistics import EXACT_LIMIT, N_RESAMPLES
 from tokenized_cot_icl.foundation.config import Args
 
 
@@ -26,7 +41,7 @@ def image(path: Path, doc: Path, alt: str) -> str:
 
 
 def claims_table(claims: list[Claim]) -> list[str]:
-    lines = ["| claim (paper) | measured here | verdict | distance from the claim |", "|---|---|---|---|"]
+    lines = ["| claim (source) | measured here | verdict | scope |", "|---|---|---|---|"]
     for c in claims:
         lines.append(f"| {c.claim} [{c.source}] | {c.measured} | **{c.verdict}** | {c.distance} |")
     return lines
@@ -85,12 +100,118 @@ def cell_rows(cells: list[CellResult]) -> list[str]:
     return lines
 
 
+def transition_rows(effects: list[CellEffects]) -> list[str]:
+    """Per cell: pairs, reached counts, mean transition steps, the paired difference with its CI, d_z, p, verdict."""
+    lines = [
+        "| cell | H | DAG | C | pairs | reached skill 0.5 (std / cot) | mean transition step (std / cot) "
+        "| cot − std [95% CI] | d_z [95% CI] | p | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in effects:
+        a = e.cell.args
+        head = f"| `{e.cell.cell}` | {h_diversity(a)} | {a.dag_strategy} | {a.chain_length} | {e.n_pairs}"
+        if e.transition is None:
+            lines.append(head + " | - | - | - | - | - | not run |")
+            continue
+        partial = "" if e.cell.complete else f" (of {e.cell.n_planned // 2} planned)"
+        lines.append(
+            f"{head}{partial} | {e.reached_standard} / {e.reached_cot} of {e.n_pairs} | "
+            f"{number(e.mean_standard)} / {number(e.mean_cot)} | {interval(e.transition)} | {dz_text(e.transition)} "
+            f"| {p_text(e.transition.p)} | {transition_verdict(e)} |"
+        )
+    return lines
+
+
+def secondary_rows(effects: list[CellEffects]) -> list[str]:
+    """Per cell: the logistic midpoint and the final skill, paired cot − std, and cot's per-step accuracy."""
+    lines = [
+        "| cell | logistic midpoint cot − std [95% CI] (pairs with both fits) | p | final skill (std / cot) "
+        "| final skill cot − std [95% CI] | p | cot final accuracy of y1..yC |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in effects:
+        if e.final is None:
+            continue
+        mid = "no pair with both midpoints" if e.midpoint is None else f"{interval(e.midpoint)} ({e.midpoint.n})"
+        p_mid = "-" if e.midpoint is None else p_text(e.midpoint.p)
+        std = sum(r.final_skill for r, _ in e.cell.pairs) / e.n_pairs
+        cot = sum(r.final_skill for _, r in e.cell.pairs) / e.n_pairs
+        steps = ", ".join(f"{v:.2f}" for v in e.cot_per_step) or "-"
+        lines.append(
+            f"| `{e.cell.cell}` | {mid} | {p_mid} | {std:.2f} / {cot:.2f} | {interval(e.final, 2)} "
+            f"| {p_text(e.final.p)} | {steps} |"
+        )
+    return lines
+
+
+def contrast_rows(contrasts: list[Contrast], first: str, second: str, what: str, claimed: int) -> list[str]:
+    """One row per matched pair of cells: each cell's mean ``what``, their difference [95% CI], p, verdict."""
+    lines = [
+        f"| matched cells | {first}: mean {what} | {second}: mean {what} | {first} − {second} [95% CI] | p | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in contrasts:
+        lines.append(
+            f"| {c.label} (`{c.first.cell.cell}`, `{c.second.cell.cell}`) | {number(c.a.mean())} ({len(c.a)}) "
+            f"| {number(c.b.mean())} ({len(c.b)}) | {interval(c.effect)} | {p_text(c.effect.p)} "
+            f"| {verdict(c.effect, claimed)} |"
+        )
+    return lines
+
+
+def method_text() -> str:
+    """How Study 1's numbers and verdicts are computed (the constants are the code's)."""
+    return (
+        "Accuracy is reported as **skill above the majority answer**, `(acc - maj) / (1 - maj)` with `maj` the "
+        "accuracy of always giving the eval set's most frequent answer (the generator's answers concentrate on a "
+        "few tokens, so raw accuracy reaches `maj` within a few dozen steps for either strategy). A run's "
+        f"**transition step** is its first evaluated step with skill ≥ {SKILL_THRESHOLD}; a run that never gets "
+        "there is counted at its budget (its last evaluated step) in every mean and test, which understates how "
+        "slow it was (the test is conservative for the strategy that did cross), and the number of runs that "
+        "reached is given beside each mean. The logistic midpoint is the midpoint of a fit of skill against "
+        "log10(step) (only when the fit rises by ≥ 0.2 with its midpoint inside the trained steps). Standard "
+        "and cot runs with the same seed share the task and the initial weights and are compared in pairs: the "
+        "mean paired difference cot − std with a percentile-bootstrap 95% interval "
+        f"({N_RESAMPLES} resamples of the pairs, seed 0), Cohen's d_z (mean difference / sd of the "
+        "differences) with its bootstrap interval, and the exact two-sided sign-flip p (sign patterns sampled, "
+        f"seed 0, beyond {EXACT_LIMIT.bit_length() - 1} pairs). With n pairs the smallest attainable p is "
+        "2 / 2^n: 0.0625 for 5 pairs, 0.031 for 6. Contrasts between matched cells (every setting equal but "
+        "the one compared) take the difference of the cells' means over independent seeds, with a bootstrap "
+        "interval (each cell resampled) and an exact relabelling p within each matched pair of cells; pooled "
+        "contrasts average the matched pairs, relabelling within each. **Verdicts** are computed, never chosen: "
+        f"*supported* when p < {ALPHA} and the 95% interval excludes 0 on the claimed side, *contradicted* "
+        "when both hold on the other side, *inconclusive* otherwise (with the p, whether the interval spans 0, "
+        "and the smallest p the design can reach when that is not below the level)."
+    )
+
+
+AXES = {
+    "ablation_fixed_H": "H",
+    "num_unique_H": "H",
+    "dag_strategy": "the DAG",
+    "chain_length": "C",
+    "n_examples": "K",
+    "num_hidden_layers": "depth",
+}
+
+
+def varied_axes(cells: list[CellResult]) -> str:
+    """The axes on which the cells differ, in words (e.g. ``H, the DAG and C``)."""
+    dicts = [c.args.to_dict() for c in cells]
+    names = list(dict.fromkeys(AXES[k] for k in AXES if len({str(d[k]) for d in dicts}) > 1))
+    if not names:
+        return "nothing"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def study1_lines(card: Path, cells, init_cells, figures: dict[str, Path], doc: Path, minutes: float) -> list[str]:
-    trained = [c for c in cells if c.phase != "not run"]
+    """Study 1: design, method, the per-cell paired effects, the locality and H contrasts, the figures."""
+    trained = [c for c in cells if c.standard and c.cot]
+    effects = [cell_effects(c) for c in cells]
     runs = sum(len(c.standard) + len(c.cot) for c in cells)
     seeds = sorted({r.seed for c in trained for r in c.standard + c.cot})
     lines = [
-        "## Study 1: where does CoT speed up the transition?",
+        "## Study 1: does CoT speed up the transition, and does it depend on the answer reading the chain?",
         "",
         "### Design",
         "",
@@ -101,47 +222,79 @@ def study1_lines(card: Path, cells, init_cells, figures: dict[str, Path], doc: P
             minutes,
             runs,
             sum(c.n_planned for c in cells),
-            "the first cell; the others change C, K, H and depth",
+            f"the first cell; the others change {varied_axes(cells)}",
         ),
         "",
-        "Accuracy is reported as **skill above the majority answer**, `(acc - maj) / (1 - maj)` with `maj` the "
-        "accuracy of always giving the eval set's most frequent answer: the generator's answers concentrate on a "
-        "few tokens, so raw accuracy reaches `maj` within a few dozen steps for either strategy and says nothing "
-        f"about learning the task. Transition speed is measured the same way for every run: the first evaluated "
-        f"step with skill ≥ {SKILL_THRESHOLD} and the midpoint of a logistic fit of skill against log10(step) "
-        "(reported only when the fit rises by ≥ 0.2 with its midpoint inside the trained steps). A cell's phase "
-        "is *cot faster* / *standard faster* when the seeds' crossing steps do not overlap (a run that never "
-        "crossed counts as slower than any that did), *no clear difference* otherwise, *neither learns* when no "
-        "run crossed. Significance: exact permutation tests on log10 crossing steps; with 3 seeds per strategy "
-        "the smallest attainable two-sided p is 0.10 (unpaired) and 0.25 (paired sign flips), so non-overlapping "
-        "seed ranges are the strongest statement 3 seeds allow.",
+        method_text(),
         "",
-        "### Phase diagram",
+        "### Transition step per cell (paired by seed)",
         "",
-        image(figures["phase"], doc, "Study 1 phase diagram"),
-        "",
-        *cell_rows(cells),
-        "",
-        image(figures["curves"], doc, "Study 1 skill curves per cell"),
+        *transition_rows(effects),
         "",
     ]
+    for key, alt in (
+        ("phase", "Study 1 verdict per cell"),
+        ("forest", "Study 1 paired transition-step differences"),
+        ("curves", "Study 1 skill curves"),
+    ):
+        if key in figures:
+            lines += [image(figures[key], doc, alt), ""]
+    lines += ["### Logistic midpoint, final skill and cot's per-step accuracy", "", *secondary_rows(effects), ""]
+    timed = [e for e in effects if e.final is not None]
+    locality = locality_contrasts(timed)
+    if locality:
+        lines += [
+            "### Locality: does CoT help more when the answer reads the chain?",
+            "",
+            "Mean paired difference cot − std of the transition step (steps; negative: cot crosses first) in "
+            "matched cells whose DAG is Markov (each chain token reads its predecessor, so the answer reads the "
+            "chain) or reads only the inputs; a negative markov − inputs difference means CoT's speed-up is "
+            "larger when the answer reads the chain. In parentheses: seed pairs.",
+            "",
+            *contrast_rows(locality, "markov", "inputs", "cot − std", -1),
+            "",
+        ]
+    for strategy, first, claimed, text in (
+        ("standard", "more diverse", +1, "standard's transition step"),
+        ("cot", "more diverse", +1, "cot's transition step"),
+        ("speed-up", "less diverse", -1, "paired cot − std difference"),
+    ):
+        contrasts = diversity_contrasts(timed, strategy)
+        if not contrasts:
+            continue
+        if strategy == "standard":
+            lines += [
+                "### Diversity of H",
+                "",
+                "Matched cells that differ only in the pool of token processors H. The first two tables: a "
+                "positive more − less diverse difference means limiting the diversity of H speeds the "
+                "transition. The last: a negative less − more diverse difference means CoT's speed-up grows "
+                "with the diversity of H. In parentheses: runs or seed pairs.",
+                "",
+            ]
+        second = "less diverse" if first == "more diverse" else "more diverse"
+        lines += [f"{text.capitalize()}:", "", *contrast_rows(contrasts, first, second, text, claimed), ""]
+    lines += ["### Headline", "", transition_headline(cells), ""]
     if init_cells:
-        lines += ["### Initialisation control (one task, three model_seed values)", ""]
-        if any(c.phase != "not run" for c in init_cells):
-            lines += [
-                "Task seed 0 of the first cell with model_seed 1, 2, 3: the spread here comes from the initial "
-                "weights alone, the spread above from the task as well.",
-                "",
-                *cell_rows(init_cells),
-                "",
-            ]
-        else:
-            lines += [
-                "Not trained within the CPU budget (`task_cards/study1_init.toml`: task seed 0 of the first cell "
-                "with model_seed 1, 2, 3, which separates the initialisation's share of the spread from the task's).",
-                "",
-            ]
+        lines += _init_lines(init_cells)
     return lines
+
+
+def _init_lines(init_cells) -> list[str]:
+    lines = ["### Initialisation control (one task, three model_seed values)", ""]
+    if any(c.phase != "not run" for c in init_cells):
+        return lines + [
+            "Task seed 0 of the first cell with model_seed 1, 2, 3: the spread here comes from the initial "
+            "weights alone, the spread above from the task as well.",
+            "",
+            *cell_rows(init_cells),
+            "",
+        ]
+    return lines + [
+        "Not trained within the CPU budget (`task_cards/study1_init.toml`: task seed 0 of the first cell "
+        "with model_seed 1, 2, 3, which separates the initialisation's share of the spread from the task's).",
+        "",
+    ]
 
 
 def recipe_rows(recipes: list[RecipeResult]) -> list[str]:
@@ -164,10 +317,35 @@ def recipe_rows(recipes: list[RecipeResult]) -> list[str]:
     return lines
 
 
+def recipe_test_rows(recipes: list[RecipeResult]) -> list[str]:
+    """Each other recipe against all-CoT at zero CoT demonstrations, paired by seed, free and think-forced."""
+    all_cot = with_share(recipes, 1.0)
+    others = [r for r in recipes if r is not all_cot and r.seeds]
+    if all_cot is None or not others:
+        return []
+    lines = [
+        "| recipe | CoT share | mode | seed pairs | recipe accuracy | all-CoT accuracy | recipe − all-CoT [95% CI] "
+        "| d_z [95% CI] | p | verdict (recovers accuracy) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in others:
+        for mode in ("none", "think"):
+            e = recipe_effect(r, all_cot, mode)
+            if e is None:
+                continue
+            mine, base = r.accuracy(0.0, mode), all_cot.accuracy(0.0, mode)
+            lines.append(
+                f"| `{r.label}` | {r.share:.2f} | {MODE_NAMES[mode]} | {e.n} | {mine.mean():.3f} | {base.mean():.3f} "
+                f"| {interval(e, 3)} | {dz_text(e)} | {p_text(e.p)} | {verdict(e, +1) if r.share > 0 else '-'} |"
+            )
+    return lines
+
+
 def study2_lines(card: Path, recipes: list[RecipeResult], figure: Path, doc: Path, a: Args, minutes: float):
     runs = sum(len(r.seeds) for r in recipes)
     seeds = ", ".join(map(str, sorted({s for r in recipes for s in r.seeds}))) or "none finished"
-    return [
+    tests = recipe_test_rows(recipes)
+    lines = [
         "## Study 2: the CoT-recipe and the hidden cost of excessive CoT",
         "",
         "### Design",
@@ -193,6 +371,21 @@ def study2_lines(card: Path, recipes: list[RecipeResult], figure: Path, doc: Pat
         image(figure, doc, "Study 2 accuracy per recipe and test-time CoT fraction"),
         "",
     ]
+    if tests:
+        lines += [
+            "### Each recipe against all-CoT with zero CoT demonstrations",
+            "",
+            "Runs of different recipes with the same task seed share the task and its held-out prompts and are "
+            "compared in pairs: the mean paired difference with a percentile-bootstrap 95% interval, Cohen's "
+            "d_z and the exact two-sided sign-flip p (with n pairs the smallest attainable p is 2 / 2^n: 0.125 "
+            f"for 4 pairs). Verdict on the mixed recipes: *supported* when p < {ALPHA} and the interval lies "
+            "above 0, *contradicted* when both hold below 0, *inconclusive* otherwise; the all-standard recipe "
+            "is shown for reference.",
+            "",
+            *tests,
+            "",
+        ]
+    return lines
 
 
 def paper_scale_lines(cards: list[tuple[Path, int, int]]) -> list[str]:
@@ -226,5 +419,7 @@ def claims_lines(claims: list[Claim], scale: str) -> list[str]:
     """A study's "what this says" paragraph: each claim's verdict with its measured numbers."""
     lines = ["### What this says about the claims", ""]
     for c in claims:
-        lines.append(f"- *{c.claim}* [{c.source}]: **{c.verdict}**. {c.measured}; {c.distance}.")
+        measured = "" if c.measured == "-" else f" {c.measured}."
+        scope = "" if c.distance == "-" else f" Scope: {c.distance}."
+        lines.append(f"- *{c.claim}* [{c.source}]: **{c.verdict}**.{measured}{scope}")
     return [*lines, "", scale, ""]

@@ -104,3 +104,44 @@ def test_paired_sign_flip_test_on_known_cases():
 def test_ranges_separate():
     assert ranges_separate([1, 2], [3, 4]) and ranges_separate([5, 6], [1, 2])
     assert not ranges_separate([1, 3], [2, 4]) and not ranges_separate([1, 2], [2, 3])
+
+
+# ---- effects with intervals ----------------------------------------------------------------------
+from tokenized_cot_icl.experiments.statistics import cohens_dz, paired_effect, stratified_effect  # noqa: E402
+
+
+def test_paired_effect_mean_interval_dz_and_floor():
+    a, b = np.array([100, 250, 150, 300, 200, 180]), np.array([500, 600, 550, 700, 650, 400])
+    e = paired_effect(a, b)
+    d = a - b
+    assert e.n == 6 and e.mean == pytest.approx(d.mean())
+    assert d.min() <= e.low < e.mean < e.high <= d.max() and e.excludes_zero
+    assert e.dz == pytest.approx(d.mean() / d.std(ddof=1)) and e.dz_low <= e.dz <= e.dz_high
+    assert e.p == pytest.approx(2 / 64) and e.p_floor == pytest.approx(2 / 64) and e.exact
+    assert paired_effect(a, b) == e  # seeded: the same numbers every time
+    null = paired_effect([1, 2, 3, 4, 5], [1.5, 1.5, 3.5, 3.5, 5])
+    assert null.low < 0 < null.high and not null.excludes_zero and null.p == pytest.approx(1.0)
+
+
+def test_cohens_dz_edge_cases():
+    assert cohens_dz([1.0, 2.0, 3.0]) == pytest.approx(2.0)
+    assert cohens_dz([0.6 - 0.3, 0.65 - 0.35, 0.62 - 0.32]) == np.inf  # equal up to rounding: no spread
+    assert cohens_dz([0.0, 0.0, 0.0]) == 0.0 and np.isnan(cohens_dz([1.0]))
+
+
+def test_paired_test_samples_sign_patterns_beyond_sixteen_pairs():
+    d = np.arange(1.0, 41.0)
+    assert paired_permutation_test(d, np.zeros(40)) == pytest.approx(1 / 10_001)  # the observed pattern only
+    e = paired_effect(d, np.zeros(40))
+    assert not e.exact and e.p == e.p_floor == pytest.approx(1 / 10_001)
+
+
+def test_stratified_effect_is_the_two_sample_test_in_one_stratum():
+    a, b = [1, 2, 3, 4, 5], [10, 11, 12, 13, 14]
+    e = stratified_effect([(a, b)])
+    assert e.mean == -9 and e.p == pytest.approx(permutation_test(a, b)) == pytest.approx(2 / 252)
+    assert e.high < 0 and e.dz is None and e.n == 10
+    pooled = stratified_effect([(a, b), ([0, 1, 2], [0, 1, 2])])
+    assert pooled.mean == pytest.approx(-4.5) and pooled.exact and pooled.low < pooled.mean < pooled.high
+    with pytest.raises(ValueError, match="both sides"):
+        stratified_effect([([1.0], [])])

@@ -1,46 +1,82 @@
-"""Claim verdicts from hand-made numbers: pooled seed pairs, differences, underpowered cases."""
+"""Claim verdicts from hand-made cells and recipes: pooled transition, locality, diversity, recipes."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
-from studies.claims import _difference_verdict, cot_speeds_transition, pooled_pairs
-from studies.study1 import CellResult, classify
-from tests.studies.test_study1 import _run
-from tokenized_cot_icl.core.args import Args
-
-
-def _cell(name: str, std, cot) -> CellResult:
-    standard = [_run("standard", s, c) for s, c in enumerate(std)]
-    cots = [_run("cot", s, c) for s, c in enumerate(cot)]
-    phase, p_u, p_p, sep = classify(standard, cots)
-    return CellResult(name, Args(ablation_fixed_H=True), 2 * len(std), standard, cots, phase, p_u, p_p, sep)
-
-
-def test_pooled_pairs_count_who_crossed_first():
-    cells = [_cell("a", (100, 150, None), (200, 300, None)), _cell("b", (100, 100, 100), (150, 200, 250))]
-    pooled = pooled_pairs(cells)
-    assert (pooled.n, pooled.standard_first, pooled.cot_first) == (5, 5, 0)  # the never/never pair is left out
-    assert pooled.p_two_sided == pytest.approx(2 / 32)
-
-
-def test_transition_claim_is_contradicted_when_standard_is_reliably_first():
-    cells = [_cell(str(i), (100, 100, 150), (200, 250, 300)) for i in range(2)]
-    claim = cot_speeds_transition(cells)
-    assert claim.verdict == "contradicted" and "standard crossed skill 0.5 first in 6" in claim.measured
-    assert "fixed H" in claim.distance
-    assert cot_speeds_transition([_cell("n", (None,) * 3, (None,) * 3)]).verdict == "not tested"
-
-
-@pytest.mark.parametrize(
-    ("better", "worse", "verdict"),
-    [
-        ([0.9, 0.95, 0.92], [0.5, 0.6, 0.55], "supported"),
-        ([0.9, 0.95], [0.5, 0.6], "consistent, underpowered"),
-        ([0.9, 0.5, 0.92], [0.5, 0.6, 0.55], "mixed"),
-        ([0.5, 0.6], [0.5, 0.6], "not reproduced"),
-    ],
+from studies.claims import (
+    all_claims,
+    cot_speeds_transition,
+    diversity_helps,
+    hidden_cost,
+    locality_matters,
+    recipe_fixes_it,
+    scope,
 )
-def test_difference_verdicts(better, worse, verdict):
-    assert _difference_verdict(np.array(better), np.array(worse), "gain")[0] == verdict
+from tests.studies.synthetic import cell, recipe
+
+FAST = (750, 1000, 1000, 1250, 750)
+SLOW = (2000, 2250, 1750, 2500, 2250)
+
+
+def test_transition_claim_pools_the_in_context_cells():
+    cells = [cell("a", SLOW, FAST), cell("b", SLOW, FAST, chain_length=3), cell("fixed", FAST, SLOW, num_unique_H=-1)]
+    claim = cot_speeds_transition(cells)
+    assert claim.verdict.startswith("supported") and "H inferred in context" in claim.claim
+    assert "pooled over 10 pairs" in claim.measured and "inconclusive in 2" in claim.measured  # 5 pairs: p >= 0.0625
+    assert "`a`, `b`), 5 seed pairs" in claim.distance and "fixed" not in claim.distance
+    reversed_ = cot_speeds_transition([cell("a", FAST, SLOW), cell("b", FAST, SLOW, chain_length=3)])
+    assert reversed_.verdict.startswith("contradicted")
+    assert cot_speeds_transition([cell("n", (None,) * 3, (None,) * 3)]).verdict == "not tested"
+
+
+def test_locality_claim_needs_matched_cells():
+    cells = [cell("m", SLOW, FAST), cell("i", FAST, FAST, dag_strategy="inputs")]
+    claim = locality_matters(cells)
+    assert claim.verdict.startswith("supported") and "markov −1200, inputs 0" in claim.measured
+    null = locality_matters([cell("m", SLOW, FAST), cell("i", SLOW, FAST, dag_strategy="inputs")])
+    assert null.verdict.startswith("inconclusive") and "CI spans 0" in null.verdict
+    assert locality_matters([cell("m", SLOW, FAST)]).verdict == "not tested"
+
+
+def test_diversity_claim_from_matched_pool_sizes():
+    cells = [cell("p4", FAST, FAST), cell("p16", SLOW, SLOW, num_unique_H=16)]
+    claim = diversity_helps(cells)
+    assert claim.verdict.startswith("supported") and "standard, H pool of 4 vs pool of 16" in claim.measured
+    assert diversity_helps([cell("p4", SLOW, SLOW), cell("p16", FAST, FAST, num_unique_H=16)]).verdict.startswith(
+        "contradicted"
+    )
+
+
+def _recipes(n: int, gain: float):
+    seeds = range(n)
+    base = [0.30 + 0.01 * s for s in seeds]
+    return [
+        recipe("alpha0", 1.0, seeds, {"1/none": [0.9] * n, "0/none": base, "0/think": base}),
+        recipe(
+            "alpha1",
+            0.5,
+            seeds,
+            {"0/none": [b + gain + 0.01 * (s % 2) for s, b in enumerate(base)], "0/think": base[::-1]},
+        ),  # fmt: skip
+    ]
+
+
+def test_recipe_claims_are_paired_by_seed_with_the_p_floor_stated():
+    free, think = recipe_fixes_it(_recipes(6, 0.2))
+    assert free.verdict.startswith("supported") and "over 6 seeds" in free.measured
+    assert think.verdict.startswith("inconclusive") and "forced think" in think.claim
+    four = recipe_fixes_it(_recipes(4, 0.2))[0]
+    assert four.verdict.startswith("inconclusive (p=0.125; the smallest p 4 pairs can reach is 0.125")
+    worse = recipe_fixes_it(_recipes(6, -0.2))[0]
+    assert worse.verdict.startswith("contradicted")
+    shifted = _recipes(6, 0.2)
+    shifted[1].seeds = [2, 3, 4, 5, 6, 7]  # only seeds 2..5 are shared with all-CoT
+    assert "over 4 seeds" in recipe_fixes_it(shifted)[0].measured
+
+
+def test_hidden_cost_and_the_claim_list():
+    recipes = _recipes(6, 0.2)
+    assert hidden_cost(recipes).verdict.startswith("supported")
+    assert hidden_cost(recipes[1:]).verdict == "not tested"
+    claims = all_claims([cell("a", SLOW, FAST)], recipes)
+    assert [c.verdict.split(" ")[0] for c in claims][:4] == ["inconclusive", "not", "not", "not"]
+    assert len(claims) == 4 + 1 + 2 and scope([]) == "no cell trained"

@@ -163,11 +163,13 @@ def permutation_test(a, b, alternative: str = "two-sided") -> float:
 def paired_permutation_test(a, b, alternative: str = "two-sided") -> float:
     """Exact sign-flip test of the mean paired difference ``a - b`` (pairs share a task seed).
 
-    The smallest attainable two-sided p is 2 / 2**n (0.25 for n = 3).
+    The smallest attainable two-sided p is 2 / 2**n (0.25 for n = 3). Beyond 16 pairs the sign
+    patterns are sampled (:data:`N_RESAMPLES`, seed 0) instead of enumerated.
     """
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    signs = np.array(np.meshgrid(*[[1.0, -1.0]] * len(d))).reshape(len(d), -1).T
-    return _p_value((signs * d).mean(axis=1), d.mean(), alternative)
+    null, exact = _sign_flip_null(d, np.random.default_rng(0))
+    p = _p_value(null, d.mean(), alternative)
+    return p if exact else (p * len(null) + 1) / (len(null) + 1)
 
 
 def _p_value(null: np.ndarray, observed: float, alternative: str) -> float:
@@ -185,3 +187,147 @@ def ranges_separate(a, b) -> bool:
     """Every value of one group lies strictly on one side of every value of the other."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return bool(a.max() < b.min() or b.max() < a.min())
+
+
+# ---- effects with intervals --------------------------------------------------------------------
+EXACT_LIMIT = 1 << 16  # null distributions up to this size are enumerated; larger ones are sampled
+N_RESAMPLES = 10_000  # bootstrap resamples and sampled null draws
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A difference of means with its percentile-bootstrap interval and permutation p-value.
+
+    From :func:`paired_effect`: the mean of ``a - b`` over pairs, tested by sign flips, with
+    Cohen's ``d_z`` (mean difference / sd of the differences) and its bootstrap interval. From
+    :func:`stratified_effect` (a two-sample or stratified contrast): the mean over strata of
+    ``mean(a) - mean(b)``, tested by relabelling within each stratum; ``dz`` is None. ``p_floor`` is the smallest p the design can attain
+    (with 5 pairs: 2 / 2**5 = 0.0625), so a p at the floor is as strong as the data can say.
+    """
+
+    n: int  # pairs (paired) or values in all strata together
+    mean: float
+    low: float
+    high: float
+    p: float
+    p_floor: float
+    exact: bool  # the null was enumerated (else sampled with a fixed seed)
+    dz: float | None = None
+    dz_low: float | None = None
+    dz_high: float | None = None
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+def cohens_dz(d) -> float:
+    """Mean paired difference / sample sd of the differences (nan for < 2 pairs; 0 when all are 0; +-inf when all equal)."""
+    d = np.asarray(d, dtype=float)
+    if len(d) < 2:
+        return float("nan")
+    return float(_dz(d.mean(), d.std(ddof=1), _tolerance(d)))
+
+
+def _tolerance(d: np.ndarray) -> float:
+    # equal differences leave an sd of rounding noise, not a spread: below this it counts as 0
+    return 1e-9 * max(1.0, float(np.abs(d).max()))
+
+
+def _dz(means, sds, tol: float):
+    """mean / sd, with sd <= tol read as 0: +-inf for a constant non-zero difference, 0 when all are zero."""
+    means, sds = np.asarray(means, dtype=float), np.asarray(sds, dtype=float)
+    spread = sds > tol
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(spread, means / np.where(spread, sds, 1.0), np.sign(means) * np.inf)
+    return np.where(~spread & (np.abs(means) <= tol), 0.0, out)
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    # inverted_cdf picks resampled values (no interpolation), so infinite d_z draws stay well defined
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail], method="inverted_cdf")
+    return float(low), float(high)
+
+
+def _sign_flip_null(d: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    if 2 ** len(d) <= EXACT_LIMIT:
+        signs = np.array(np.meshgrid(*[[1.0, -1.0]] * len(d))).reshape(len(d), -1).T
+        return (signs * d).mean(axis=1), True
+    signs = rng.choice([1.0, -1.0], size=(N_RESAMPLES, len(d)))
+    return (signs * d).mean(axis=1), False
+
+
+def _two_sided(null: np.ndarray, observed: float, exact: bool) -> float:
+    hits = int((np.abs(null) >= abs(observed) - 1e-12).sum())
+    # a sampled null leaves out the observed labelling; counting it keeps p > 0 and the test valid
+    return hits / len(null) if exact else (hits + 1) / (len(null) + 1)
+
+
+def _floor(null: np.ndarray, exact: bool) -> float:
+    # sampled: the observed labelling alone can be as extreme
+    return _two_sided(null, float(np.abs(null).max()), exact) if exact else 1 / (len(null) + 1)
+
+
+def paired_effect(a, b, seed: int = 0, level: float = LEVEL) -> Effect:
+    """Mean of ``a - b`` over pairs: bootstrap CI (pairs resampled), d_z with its CI, sign-flip p (two-sided)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if len(d) == 0:
+        raise ValueError("a paired effect needs at least one pair")
+    rng = np.random.default_rng(seed)
+    samples = d[rng.integers(0, len(d), size=(N_RESAMPLES, len(d)))]
+    means = samples.mean(axis=1)
+    low, high = _interval(means, level)
+    dz = cohens_dz(d)
+    dz_low = dz_high = float("nan")
+    if len(d) >= 2:
+        dz_low, dz_high = _interval(_dz(means, samples.std(axis=1, ddof=1), _tolerance(d)), level)
+    null, exact = _sign_flip_null(d, rng)
+    p = _two_sided(null, float(d.mean()), exact)
+    return Effect(len(d), float(d.mean()), low, high, p, _floor(null, exact), exact, dz, dz_low, dz_high)
+
+
+def _split_null(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """``mean(a') - mean(b')`` over relabellings of one stratum's pooled values (all, or sampled)."""
+    from itertools import combinations
+    from math import comb
+
+    pooled, n = np.concatenate([a, b]), len(a)
+    if comb(len(pooled), n) <= EXACT_LIMIT:
+        sums = np.array([pooled[list(c)].sum() for c in combinations(range(len(pooled)), n)])
+        return sums / n - (pooled.sum() - sums) / len(b), True
+    chosen = np.argsort(rng.random((N_RESAMPLES, len(pooled))), axis=1)[:, :n]
+    sums = pooled[chosen].sum(axis=1)
+    return sums / n - (pooled.sum() - sums) / len(b), False
+
+
+def stratified_effect(strata, seed: int = 0, level: float = LEVEL) -> Effect:
+    """Mean over strata of ``mean(a) - mean(b)`` for independent groups ``[(a, b), ...]``.
+
+    The bootstrap resamples each group within its stratum; the permutation test relabels values
+    within each stratum only (a stratum's null is enumerated when small; strata are independent,
+    so the pooled null is the average of one draw per stratum, enumerated when the product of
+    their sizes is small and sampled otherwise). One stratum is the plain two-sample test.
+    """
+    strata = [(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) for a, b in strata]
+    if not strata or any(len(a) == 0 or len(b) == 0 for a, b in strata):
+        raise ValueError("every stratum needs values on both sides")
+    rng = np.random.default_rng(seed)
+    observed = float(np.mean([a.mean() - b.mean() for a, b in strata]))
+    boot = np.zeros(N_RESAMPLES)
+    for a, b in strata:
+        boot += a[rng.integers(0, len(a), (N_RESAMPLES, len(a)))].mean(axis=1)
+        boot -= b[rng.integers(0, len(b), (N_RESAMPLES, len(b)))].mean(axis=1)
+    low, high = _interval(boot / len(strata), level)
+    nulls = [_split_null(a, b, rng) for a, b in strata]
+    exact = all(e for _, e in nulls) and int(np.prod([len(n) for n, _ in nulls], dtype=float)) <= EXACT_LIMIT
+    if exact:
+        null = np.zeros(1)
+        for n, _ in nulls:
+            null = (null[:, None] + n[None, :]).ravel()
+    else:
+        null = sum(n[rng.integers(0, len(n), N_RESAMPLES)] for n, _ in nulls)
+    null = null / len(strata)
+    n_values = sum(len(a) + len(b) for a, b in strata)
+    return Effect(n_values, observed, low, high, _two_sided(null, observed, exact), _floor(null, exact), exact)
