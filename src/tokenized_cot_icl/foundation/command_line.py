@@ -58,6 +58,14 @@ def positive_ints(text: str) -> list[int]:
     return [positive_int(p) for p in parts]
 
 
+def non_negative_ints(text: str) -> list[int]:
+    """An argparse type: comma-separated ints >= 0 such as ``0,1,5`` (task-card keys)."""
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected comma-separated ints >= 0 such as 0,1,5; got nothing")
+    return [non_negative_int(p) for p in parts]
+
+
 def hyphenate(option: str) -> str:
     """``--task_card`` -> ``--task-card``; short options and the bare ``--`` are unchanged."""
     if not option.startswith("--") or len(option) == 2:
