@@ -64,10 +64,11 @@ def step_positions(exact: ExactVerifier, case: PromptCase, tokens: list[int]) ->
 
 def sample_labelled(
     backend, target, n_prompts: int, samples: int, *, temperature: float = 1.0, seed: int = 0,
-    test_fraction: float = 0.25,
+    test_fraction: float = 0.25, first: int = 0,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """``samples`` continuations of each of the first ``n_prompts`` evaluation prompts, labelled."""
-    cases = build_cases(target.dataset, target.args, EvalOptions(max_prompts=n_prompts))
+    """``samples`` continuations of each of the ``n_prompts`` evaluation prompts from index ``first`` on
+    (``target.dataset`` must hold them), labelled."""
+    cases = build_cases(target.dataset, target.args, EvalOptions(max_prompts=first + n_prompts))[first:]
     exact = ExactVerifier(target.args, ChainGenerator(target.args))
     vocab = Vocab.for_args(target.args)
     stops = [vocab.special.eos] if vocab.special is not None else []
@@ -281,33 +282,47 @@ def probabilities(model, records, kind: str, batch_size: int = 64) -> tuple[list
 
 # ---- the verifier kinds ---------------------------------------------------------------------------
 class LearnedVerifier:
-    """``prm``/``orm``: a verifier directory's model scoring candidates' steps (``verifiers.Verifier``)."""
+    """``prm``/``orm``: a verifier directory's model scoring candidates' steps (``verifiers.Verifier``).
+
+    Searches score the same (prompt, continuation) many times (duplicate samples, a beam kept across
+    steps, resampled particles); each distinct one is scored once and its scores reused."""
 
     def __init__(self, vdir: str | Path, args: Args, generator: Optional[ChainGenerator] = None) -> None:
         self.model, self.info = load_reward_model(vdir)
         self.name = self.kind = self.info["kind"]
         self.exact = ExactVerifier(args, generator)
+        self._seen: dict[tuple, list[float]] = {}
+
+    def _steps(self, case: PromptCase, tokens: list[int]) -> tuple[tuple, Optional[dict[str, Any]]]:
+        key = (tuple(case.prompt), tuple(tokens))
+        if key in self._seen:
+            return key, None
+        positions = step_positions(self.exact, case, tokens)
+        return key, {
+            "prompt_ids": case.prompt, "completion_ids": tokens, "step_positions": positions,
+            "step_labels": [0] * len(positions), "outcome": 0,
+        }  # fmt: skip
 
     def score(self, prompts: Sequence[PromptCase], outputs) -> list[list[list[float]]]:
-        records, shape = [], []
+        keys, todo = [], {}
         for case, row in zip(prompts, outputs):
             for out in row:
-                tokens = tokens_of(out)
-                positions = step_positions(self.exact, case, tokens)
-                shape.append(len(positions))
-                records.append({
-                    "prompt_ids": case.prompt, "completion_ids": tokens, "step_positions": positions,
-                    "step_labels": [0] * len(positions), "outcome": 0,
-                })  # fmt: skip
+                key, record = self._steps(case, tokens_of(out))
+                keys.append(key)
+                if record is not None:
+                    todo.setdefault(key, record)
+        records = list(todo.values())
         probs, _ = probabilities(self.model, records, self.kind)
-        flat, k = [], 0
-        for n in shape:
+        k = 0
+        for key, r in zip(todo, records):
+            n = len(r["step_positions"])
             if self.kind == "prm":
-                flat.append(probs[k : k + n])
+                self._seen[key] = probs[k : k + n]
                 k += n
             else:
-                flat.append([1.0] * (n - 1) + [probs[k]] if n else [])
+                self._seen[key] = [1.0] * (n - 1) + [probs[k]] if n else []
                 k += 1
+        flat = [list(self._seen[key]) for key in keys]
         result, k = [], 0
         for row in outputs:
             result.append(flat[k : k + len(row)])

@@ -23,7 +23,8 @@ interventions): ``beam_logprob``, ``beam_process``, ``beam`` (ranked by the cont
 ``particle_filter``, ``intervene``. ``best_of_n_process`` / ``beam_process`` are ``best_of_n`` /
 ``beam`` with the exact verifier, ``best_of_n_logprob`` / ``beam_logprob`` rank by the policy's
 log-probability; their records name that verifier. Methods that use the context's verifier also
-report ``verifier_scored_tokens_per_prompt``.
+report ``verifier_scored_tokens_per_prompt``. With ``ScalingContext.per_prompt`` every record
+also holds ``per_prompt_accuracy`` (what difficulty-binned comparisons read).
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class ScalingContext:
     verifier_label: str = "exact"
     aggregate: str = "min"
     resample_temperature: float = 1.0  # particle filtering: softmax(score / this)
+    per_prompt: bool = False  # records also carry ``per_prompt_accuracy`` (one value per prompt, in order)
 
     def the_verifier(self) -> Verifier:
         if self.verifier is None:
@@ -172,6 +174,8 @@ def sampling_records(ctx: ScalingContext, methods: Sequence[str], ns: Sequence[i
             extra.update(_verifier_fields(ctx, method, tokens, len(samples)))
             if method == "best_of_n_oracle":
                 extra["estimator"] = f"unbiased pass@{n} from {top} samples"
+            if ctx.per_prompt:
+                extra["per_prompt_accuracy"] = [float(c) for c in correct]
             records.append(_record(method, n, correct, tokens, 1, len(samples) * n, **extra))
     return records
 
@@ -251,6 +255,8 @@ def _outcome_record(ctx: ScalingContext, method: str, n: int, outcome: SearchOut
         extra["process_ok_rate"] = sum(v.process_ok for v in verdicts) / max(len(verdicts), 1)
     else:
         extra.update(error_decomposition(ctx, baseline, outcome))
+    if ctx.per_prompt:
+        extra["per_prompt_accuracy"] = [float(c) for c in correct]
     return _record(method, n, correct, outcome.requests, outcome.engine_calls, outcome.requests, **extra)
 
 

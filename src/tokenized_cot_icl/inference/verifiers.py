@@ -176,7 +176,7 @@ class NoisyVerifier:
         """The outcome oracle (answer right) through the same confusion matrix (step key -1)."""
         verdicts, _ = self.exact.verdicts(prompts, outputs)
         return [
-            [self._flip(float(v.answer_correct), case.index, -2, v.steps) for v in vs]
+            [self._flip(float(v.answer_correct), case.index, -1, v.steps) for v in vs]
             for case, vs in zip(prompts, verdicts)
         ]
 
