@@ -13,7 +13,8 @@ Computed only from the runs' measured curves (:class:`~studies.study1.RunSpeed`)
 - contrasts between matched cells (every Args field equal but the one varied): how CoT's paired
   speed-up changes with the DAG's locality (the answer reads the chain, ``markov``, or only the
   inputs, ``inputs``) and how the transition changes with the diversity of H
-  (:func:`~tokenized_cot_icl.experiments.statistics.stratified_effect`).
+  (:func:`~tokenized_cot_icl.experiments.statistics.stratified_effect`); two cells where no run
+  reached skill 0.5 are not contrasted (both sit at the budget: nothing to compare).
 """
 
 from __future__ import annotations
@@ -155,8 +156,9 @@ class Contrast:
 
 
 def _two_cells(first: CellEffects, second: CellEffects, values, label: str, seed: int) -> Contrast | None:
+    """The contrast, or None when a cell has no values or neither cell has a transition to time."""
     a, b = values(first), values(second)
-    if not len(a) or not len(b):
+    if not len(a) or not len(b) or not (first.timed or second.timed):
         return None
     return Contrast(label, first, second, a, b, stratified_effect([(a, b)], seed))
 
@@ -261,7 +263,7 @@ def verdict(effect: Effect | None, claimed: int, alpha: float = ALPHA) -> str:
         return f"supported (p={p_text(effect.p)}, {ci})"
     if effect.p < alpha and effect.excludes_zero and side == -claimed:
         return f"contradicted (p={p_text(effect.p)}, {ci})"
-    if effect.p_floor >= alpha:
+    if effect.p_floor >= alpha and effect.excludes_zero:  # the data lean one way; the design cannot say more
         design = f"{effect.n} pairs" if effect.dz is not None else "this design"
         return (
             f"inconclusive (p={p_text(effect.p)}; the smallest p {design} can reach is {p_text(effect.p_floor)}; {ci})"

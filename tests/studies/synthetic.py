@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -22,7 +22,7 @@ def accuracy_curve(cross_at: int | None) -> np.ndarray:
     return accuracy
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fit(cross_at: int | None):
     # one grid fit per distinct curve keeps the tests fast
     return logistic_fit(STEPS, (accuracy_curve(cross_at) - MAJORITY) / (1 - MAJORITY))

@@ -98,3 +98,11 @@ def test_diversity_contrasts_compare_neighbouring_levels():
     assert standard[0].effect.mean > 0  # more diverse H crosses later (never: counted at the budget)
     speedup = diversity_contrasts(effects, "speed-up")
     assert (speedup[0].first.cell.cell, speedup[0].second.cell.cell) == ("m4", "m16")
+
+
+def test_cells_without_any_transition_are_not_contrasted():
+    effects = [cell_effects(c) for c in (cell("m16", (None,) * 3, (None,) * 3, num_unique_H=16),
+                                         cell("fresh", (None,) * 3, (None,) * 3, ablation_fixed_H=False, num_unique_H=-1))]  # fmt: skip
+    assert diversity_contrasts(effects, "standard") == []
+    null = cell_effects(cell("c", FAST, FAST)).transition
+    assert verdict(null, -1) == "inconclusive (p=1.000, 95% CI spans 0)"  # all pairs tie: no floor to name
