@@ -173,6 +173,17 @@ def forest_plot(cells, path: Path, title: str) -> Path:
     return save(fig, path)
 
 
+def study1_figures(cells, fig_dir: Path, stem: str = "study1") -> dict[str, Path]:
+    """Study 1's three figures, keyed as :func:`studies.study_markdown.study1_lines` places them."""
+    fig_dir = Path(fig_dir)
+    curves = "Study 1: skill above the majority answer, mean over seeds (band: min–max; dotted: mean transition step)"
+    return {
+        "phase": phase_diagram(cells, fig_dir / f"{stem}_phase_diagram.png", "Study 1: verdict per cell"),
+        "forest": forest_plot(cells, fig_dir / f"{stem}_forest.png", "Study 1: paired cot − standard transition step"),
+        "curves": cell_curves(cells, fig_dir / f"{stem}_curves.png", curves),
+    }
+
+
 def recipe_bars(recipes, path: Path, title: str) -> Path:
     """Free-generation answer accuracy per training recipe at each test-time CoT fraction (mean, seed dots)."""
     import matplotlib.pyplot as plt

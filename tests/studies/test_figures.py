@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studies.figures import forest_plot
+from studies.figures import forest_plot, study1_figures
 from tests.studies.synthetic import cell
 
 
@@ -12,3 +12,10 @@ def test_forest_plot_bytes_are_deterministic(tmp_path):
     second = forest_plot(cells, tmp_path / "two.png", "forest").read_bytes()
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and first == second
     assert b"Software" not in first and b"matplotlib" not in first
+
+
+def test_study1_figures_are_the_three_the_page_places(tmp_path):
+    cells = [cell("a", (2000, 2250), (750, 1000))]
+    figures = study1_figures(cells, tmp_path)
+    assert sorted(figures) == ["curves", "forest", "phase"]
+    assert all(path.parent == tmp_path and path.stat().st_size > 5000 for path in figures.values())
