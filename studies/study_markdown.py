@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from studies.effects import (
     verdict,
 )
 from studies.markdown import display_path, what_is_drawn
-from studies.study1 import SKILL_THRESHOLD, CellResult, h_diversity, reason
+from studies.study1 import SKILL_THRESHOLD, CellResult, h_diversity
 from studies.study2 import FRACTIONS, MODE_NAMES, MODES, RecipeResult
 from tokenized_cot_icl.experiments.statistics import EXACT_LIMIT, N_RESAMPLES
 from tokenized_cot_icl.foundation.config import Args
@@ -30,10 +29,6 @@ from tokenized_cot_icl.foundation.config import Args
 
 def _steps(values) -> str:
     return ", ".join("never" if v is None else f"{v:.0f}" for v in values)
-
-
-def _p(value: float | None) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.2f}"
 
 
 def image(path: Path, doc: Path, alt: str) -> str:
@@ -73,31 +68,9 @@ def design_lines(
 
 
 def cell_rows(cells: list[CellResult]) -> list[str]:
-    lines = [
-        "| cell | H | C | K | layers | phase | skill ≥ 0.5 at (std / cot, per seed) | logistic transition step "
-        "(std / cot) | final skill (std / cot) | p unpaired / paired | why |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in cells:
-        a = c.args
-        head = (
-            f"| `{c.cell}` | {h_diversity(a)} | {a.chain_length} | {a.n_examples} | {a.num_hidden_layers} | {c.phase}"
-        )
-        if c.phase == "not run":
-            lines.append(head + " | - | - | - | - | not trained within the CPU budget |")
-            continue
-        cross = f"{_steps(r.crossing for r in c.standard)} / {_steps(r.crossing for r in c.cot)}"
-        fits = f"{_steps(r.transition_step for r in c.standard)} / {_steps(r.transition_step for r in c.cot)}"
-        final = (
-            ", ".join(f"{r.final_skill:.2f}" for r in c.standard)
-            + " / "
-            + ", ".join(f"{r.final_skill:.2f}" for r in c.cot)
-        )
-        partial = "" if c.complete else f" (partial: {len(c.standard) + len(c.cot)} of {c.n_planned} runs)"
-        lines.append(
-            f"{head}{partial} | {cross} | {fits} | {final} | {_p(c.p_unpaired)} / {_p(c.p_paired)} | {reason(c)} |"
-        )
-    return lines
+    """The per-cell tables of a Study 1-like card: paired transition steps with verdicts, then the rest."""
+    effects = [cell_effects(c) for c in cells]
+    return [*transition_rows(effects), "", *secondary_rows(effects)]
 
 
 def transition_rows(effects: list[CellEffects]) -> list[str]:
@@ -125,9 +98,9 @@ def transition_rows(effects: list[CellEffects]) -> list[str]:
 def secondary_rows(effects: list[CellEffects]) -> list[str]:
     """Per cell: the logistic midpoint and the final skill, paired cot − std, and cot's per-step accuracy."""
     lines = [
-        "| cell | logistic midpoint cot − std [95% CI] (pairs with both fits) | p | final skill (std / cot) "
-        "| final skill cot − std [95% CI] | p | cot final accuracy of y1..yC |",
-        "|---|---|---|---|---|---|---|",
+        "| cell | skill ≥ 0.5 at, per seed (std / cot) | logistic midpoint cot − std [95% CI] (pairs with both "
+        "fits) | p | final skill (std / cot) | final skill cot − std [95% CI] | p | cot final accuracy of y1..yC |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e in effects:
         if e.final is None:
@@ -137,8 +110,9 @@ def secondary_rows(effects: list[CellEffects]) -> list[str]:
         std = sum(r.final_skill for r, _ in e.cell.pairs) / e.n_pairs
         cot = sum(r.final_skill for _, r in e.cell.pairs) / e.n_pairs
         steps = ", ".join(f"{v:.2f}" for v in e.cot_per_step) or "-"
+        per_seed = " / ".join(_steps(r.crossing for r in side) for side in zip(*e.cell.pairs))
         lines.append(
-            f"| `{e.cell.cell}` | {mid} | {p_mid} | {std:.2f} / {cot:.2f} | {interval(e.final, 2)} "
+            f"| `{e.cell.cell}` | {per_seed} | {mid} | {p_mid} | {std:.2f} / {cot:.2f} | {interval(e.final, 2)} "
             f"| {p_text(e.final.p)} | {steps} |"
         )
     return lines

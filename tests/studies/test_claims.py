@@ -35,6 +35,8 @@ def test_locality_claim_needs_matched_cells():
     null = locality_matters([cell("m", SLOW, FAST), cell("i", SLOW, FAST, dag_strategy="inputs")])
     assert null.verdict.startswith("inconclusive") and "CI spans 0" in null.verdict
     assert locality_matters([cell("m", SLOW, FAST)]).verdict == "not tested"
+    reversed_ = locality_matters([cell("m", FAST, FAST), cell("i", SLOW, FAST, dag_strategy="inputs")])
+    assert reversed_.verdict.startswith("contradicted")  # CoT helps only where the answer reads the inputs
 
 
 def test_diversity_claim_from_matched_pool_sizes():

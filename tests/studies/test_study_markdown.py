@@ -26,6 +26,7 @@ def test_study1_tables_print_pairs_reached_intervals_and_verdicts(tmp_path):
     assert "| pool of 16 | markov | 2 | 5 | 1 / 5 of 5 | 2900 / 2150 |" in row
     assert f"| {interval(e.transition)} |" in row and row.endswith(f"| {transition_verdict(e)} |")
     assert "the smallest p 5 pairs can reach is 0.062" in row
+    assert "| `m16` | never, never, 2500, never, never / 2000, 2250, 1750, 2500, 2250 |" in text
     assert "![Study 1 paired transition-step differences](experiments/forest.png)" in text
     assert "### Locality" in text and "| H pool of 4, C=2 (`m4`, `i4`) | −1200 (5) | 0 (5) |" in text
     assert "### Diversity of H" in text and "Paired cot − std difference:" in text
