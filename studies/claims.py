@@ -92,7 +92,7 @@ def cot_speeds_transition(cells: list[CellResult], effects: list[CellEffects] | 
     pooled = pooled_transition(regime)
     reached = sum(e.reached_standard for e in regime), sum(e.reached_cot for e in regime)
     measured = (
-        f"{len(regime)} timed cell(s) with {where}: cot - standard transition step (first step with skill ≥ 0.5, "
+        f"{len(regime)} timed cell(s) with {where}: cot − std transition step (first step with skill ≥ 0.5, "
         f"a run that never reached counted at its budget) supported in {counts['supported']}, contradicted in "
         f"{counts['contradicted']}, inconclusive in {counts['inconclusive']}; pooled over {pooled.n} pairs "
         + _effect_text(pooled, "mean difference", unit=" steps")
@@ -114,7 +114,7 @@ def locality_matters(cells: list[CellResult], effects: list[CellEffects] | None 
     pooled = pooled_contrast(contrasts)
     parts = [_contrast_text(c, "markov", "inputs") for c in contrasts]
     measured = (
-        "cot - standard transition step, mean over seeds: "
+        "cot − std transition step, mean over seeds: "
         + "; ".join(parts)
         + f"; pooled over {len(contrasts)} matched pair(s) of cells, markov minus inputs "
         + _effect_text(pooled, "", unit=" steps")
@@ -154,7 +154,7 @@ def diversity_helps(cells: list[CellResult], effects: list[CellEffects] | None =
         measured += (
             "; CoT's paired speed-up, less minus more diverse H, "
             + _effect_text(effect, "", unit=" steps")
-            + f" ({verdict(effect, -1).split(' ')[0]} that CoT helps more with a more diverse H)"
+            + f" (CoT helps more with a more diverse H: {verdict(effect, -1)})"
         )
     return Claim(PAPER_1, claim, measured, verdict(pooled, +1), scope(_cells_in(both, effects)))
 
