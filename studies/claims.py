@@ -23,6 +23,7 @@ from studies.effects import (
     number,
     p_text,
     pooled_contrast,
+    pooled_final_skill,
     pooled_transition,
     transition_regime,
     transition_verdict,
@@ -96,7 +97,8 @@ def cot_speeds_transition(cells: list[CellResult], effects: list[CellEffects] | 
         f"a run that never reached counted at its budget) supported in {counts['supported']}, contradicted in "
         f"{counts['contradicted']}, inconclusive in {counts['inconclusive']}; pooled over {pooled.n} pairs "
         + _effect_text(pooled, "mean difference", unit=" steps")
-        + f"; reached skill 0.5: standard {reached[0]}, cot {reached[1]} of {pooled.n}"
+        + f"; reached skill 0.5: standard {reached[0]}, cot {reached[1]} of {pooled.n}; final skill cot − std "
+        + _effect_text(pooled_final_skill(regime), "", 2)
     )
     untimed = [e for e in effects if not e.timed]
     if untimed:

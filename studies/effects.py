@@ -112,6 +112,14 @@ def transition_regime(effects: list[CellEffects]) -> list[CellEffects]:
     return [e for e in timed if in_context(e.cell)] or timed
 
 
+def pooled_final_skill(effects: list[CellEffects], seed: int = 0) -> Effect | None:
+    """The paired cot - standard final-skill effect over every pair of the given cells together."""
+    pairs = [pair for e in effects for pair in e.cell.pairs]
+    if not pairs:
+        return None
+    return paired_effect([c.final_skill for _, c in pairs], [s.final_skill for s, _ in pairs], seed)
+
+
 def pooled_transition(effects: list[CellEffects], seed: int = 0) -> Effect | None:
     """The paired cot - standard transition-step effect over every pair of the given cells together."""
     d = np.concatenate([e.differences() for e in effects]) if effects else np.array([])
@@ -243,7 +251,7 @@ def interval(effect: Effect, digits: int = 0) -> str:
 
 
 def dz_text(effect: Effect) -> str:
-    if effect.dz is None:
+    if effect.dz is None or np.isnan(effect.dz):
         return "-"
     return f"{number(effect.dz, 2)} [{number(effect.dz_low, 2)}, {number(effect.dz_high, 2)}]"
 
@@ -264,7 +272,7 @@ def verdict(effect: Effect | None, claimed: int, alpha: float = ALPHA) -> str:
     if effect.p < alpha and effect.excludes_zero and side == -claimed:
         return f"contradicted (p={p_text(effect.p)}, {ci})"
     if effect.p_floor >= alpha and effect.excludes_zero:  # the data lean one way; the design cannot say more
-        design = f"{effect.n} pairs" if effect.dz is not None else "this design"
+        design = f"{effect.n} pair{'s' * (effect.n != 1)}" if effect.dz is not None else "this design"
         return (
             f"inconclusive (p={p_text(effect.p)}; the smallest p {design} can reach is {p_text(effect.p_floor)}; {ci})"
         )

@@ -22,6 +22,7 @@ def test_transition_claim_pools_the_in_context_cells():
     claim = cot_speeds_transition(cells)
     assert claim.verdict.startswith("supported") and "H inferred in context" in claim.claim
     assert "pooled over 10 pairs" in claim.measured and "inconclusive in 2" in claim.measured  # 5 pairs: p >= 0.0625
+    assert claim.measured.endswith("final skill cot − std 0.00 [0.00, 0.00], d_z 0.00 [0.00, 0.00], p = 1.000")
     assert "`a`, `b`), 5 seed pairs" in claim.distance and "fixed" not in claim.distance
     reversed_ = cot_speeds_transition([cell("a", FAST, SLOW), cell("b", FAST, SLOW, chain_length=3)])
     assert reversed_.verdict.startswith("contradicted")
