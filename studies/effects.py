@@ -58,6 +58,7 @@ class CellEffects:
     midpoint: Effect | None  # cot - standard logistic midpoint, pairs where both fits have one
     final: Effect | None  # cot - standard final skill
     cot_per_step: list[float]  # mean final accuracy of y1..yC over the cell's cot runs
+    area: Effect | None = None  # cot - standard mean skill over the evaluations after step 0 (no threshold)
 
     @property
     def timed(self) -> bool:
@@ -72,7 +73,7 @@ class CellEffects:
 def cell_effects(cell: CellResult, seed: int = 0) -> CellEffects:
     pairs = cell.pairs
     if not pairs:
-        return CellEffects(cell, 0, 0, 0, 0, None, None, None, None, None, _per_step(cell))
+        return CellEffects(cell, 0, 0, 0, 0, None, None, None, None, None, _per_step(cell), None)
     std = np.array([transition_step(s) for s, _ in pairs])
     cot = np.array([transition_step(c) for _, c in pairs])
     mids = [(c.transition_step, s.transition_step) for s, c in pairs]
@@ -91,7 +92,13 @@ def cell_effects(cell: CellResult, seed: int = 0) -> CellEffects:
         midpoint,
         final,
         _per_step(cell),
+        paired_effect([mean_skill(c) for _, c in pairs], [mean_skill(s) for s, _ in pairs], seed),
     )
+
+
+def mean_skill(run: RunSpeed) -> float:
+    """Skill averaged over the evaluations after step 0: how early and how high, with no threshold to cross."""
+    return float(np.mean(run.skill[run.steps > 0]))
 
 
 def _per_step(cell: CellResult) -> list[float]:

@@ -31,6 +31,8 @@ def test_cell_effects_pair_runs_and_count_who_reached():
     assert e.transition.mean == pytest.approx(-2500 / 3) and e.mean_standard == pytest.approx(8000 / 3)
     assert e.midpoint.n == 1  # only the pair where both curves rose has two midpoints
     assert e.final.mean > 0 and e.cot_per_step == pytest.approx([0.95, 0.95])
+    # mean skill after step 0 (12 evaluations): skill 6/7 from the crossing on; cot leads by 4 and 7 evaluations
+    assert e.area.mean == pytest.approx((6 / 7) * (4 + 7 + 0) / 12 / 3)
 
 
 @pytest.mark.parametrize(
