@@ -5,9 +5,17 @@ Study 1 (task_cards/study1_cot_speed.toml: standard vs cot per phase-diagram cel
 Study 2 (task_cards/study2_cot_recipe.toml: CoT-recipes evaluated on CoT-scarce demonstrations) and
 the initialisation control (task_cards/study1_init.toml) are trained in that order through
 ``python -m tokenized_cot_icl.core.train`` (card X's runs go to runs/X/); finished runs are reused,
-and ``--budget-minutes`` stops starting new runs once that much training wall time is spent. Then
-docs/EXPERIMENTS.md and docs/experiments/*.png are rewritten from whatever finished, and the README
-summary table is printed. The committed document came from Study 1 trained first (38 minutes on 2 CPU cores), then Study 2
+and ``--budget-minutes`` stops starting new runs once that much training wall time is spent. Each
+finished run of a study card leaves a small summary, docs/experiments/X/<run>.json (its Args, seed,
+eval records, final evaluations and training time), which is committed; a run with a summary is
+never trained again, even when runs/ is gone. Then docs/EXPERIMENTS.md and docs/experiments/*.png
+are rewritten from the summaries, and the README summary table is printed. ``--no-train``
+(alias ``--skip-training``) only rebuilds the page and figures from the committed summaries, byte
+for byte the same, with or without runs/:
+
+    python scripts/reproduce.py --no-train
+
+The committed document came from Study 1 trained first (38 minutes on 2 CPU cores), then Study 2
 and the control within 56 minutes in all, then the document regenerated:
 
     python scripts/reproduce.py --cards study1_cot_speed --jobs 1 --threads 1 --budget-minutes 38
@@ -38,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     add_training_options(parser, runs_root=str(ROOT / "runs"))
     parser.add_argument("--doc", default=str(ROOT / "docs" / "EXPERIMENTS.md"), help="document to write")
-    parser.add_argument("--skip-training", action="store_true", help="only rebuild the document from existing runs")
+    parser.add_argument(
+        "--no-train", "--skip-training", dest="no_train", action="store_true",
+        help="train nothing: rebuild the document and figures from the run summaries in the doc's "
+        "experiments/<card>/ folder (other cards: from their runs)",
+    )  # fmt: skip
     ns = parser.parse_args(argv)
     reproduce(
         ns.cards or DEFAULT_CARDS,
@@ -46,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         ns.doc,
         ns.nproc,
         ns.jobs,
-        ns.skip_training,
+        ns.no_train,
         budget_minutes=ns.budget_minutes,
         threads=ns.threads,
     )

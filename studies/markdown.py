@@ -245,8 +245,9 @@ INTRO = (
     "matters most with few in-context examples; and that limiting the diversity of the token processors H "
     'helps. "To Think or Not to Think" (ACL 2026, same authors) reports that meta-training on too many CoT '
     "examples hurts when CoT demonstrations are scarce at test time, and that a CoT-recipe mixing CoT and "
-    "standard examples fixes it. Every number below is read from the runs' `metrics.jsonl`, their final "
-    "models or their evaluation results; the verdicts are computed from those numbers."
+    "standard examples fixes it. Every study number below is read from the runs' summaries "
+    "(`docs/experiments/<card>/<run>.json`: each run's Args, seed, evaluation records from `metrics.jsonl`, "
+    "final metrics and final evaluations), committed with this page; the verdicts are computed from those numbers."
 )
 
 
@@ -265,14 +266,18 @@ def document(
         "",
         INTRO,
         "",
-        "Regenerate (trains the runs that have not finished, then rewrites this page and its figures):",
+        "Regenerate (trains the runs that have no summary yet, then rewrites this page and its figures):",
         "",
         "```bash",
         "python scripts/reproduce.py            # trains what is missing, then writes this page",
+        "python scripts/reproduce.py --no-train # rebuilds this page and its figures from the summaries alone",
         "```",
         "",
-        "`--budget-minutes M` stops starting new runs once M minutes of training wall time are spent (finished "
-        "runs count); the compute row of each study says how many of its planned runs finished.",
+        "Each finished run leaves its summary in `docs/experiments/<card>/`; a run with a summary is never "
+        "trained again, so a later session resumes a study where it stopped, and `--no-train` rewrites the "
+        "same bytes with or without the run directories. `--budget-minutes M` stops starting new runs once M "
+        "minutes of training wall time are spent (finished runs count); the compute row of each study says how "
+        "many of its planned runs finished.",
         "",
         "## Summary",
         "",

@@ -7,6 +7,14 @@ launches runs, reusing finished ones, within an optional wall-time budget) and
 (PNG) and :mod:`.markdown` / :mod:`.study_markdown` (text). Study cards get their study sections;
 any other card (e.g. the earlier ``reproduction`` settings) gets a standard-vs-cot section of its
 own. The document is never edited by hand.
+
+The study sections are computed from the runs' summaries
+(:mod:`tokenized_cot_icl.experiments.summaries`), kept next to the figures in
+``<doc dir>/experiments/<card>/<run>.json`` and committed: training writes one per finished run,
+a finished run directory without one is summarised before the document reads it, and a run with a
+summary is never trained again. So the document and its figures regenerate from the repository
+alone (``--no-train``, no run directories needed), the same bytes every time. Other cards need
+their run directories (their sections draw attention maps from the final models).
 """
 
 from __future__ import annotations
@@ -17,17 +25,31 @@ from pathlib import Path
 
 from studies import figures, markdown, study_markdown
 from tokenized_cot_icl.experiments.figures import attention_heatmap, card_curves
-from tokenized_cot_icl.experiments.scheduler import plan_runs, spent_seconds, train_cards
+from tokenized_cot_icl.experiments.scheduler import plan_runs, train_cards
+from tokenized_cot_icl.experiments.summaries import SummaryStore
 
 STUDY1, STUDY1_INIT, STUDY2 = "study1_cot_speed", "study1_init", "study2_cot_recipe"
 PAPER_SCALE = ("paper_scale_cot_speed", "paper_scale_cot_recipe")
 # Training order under a budget: Study 1's cells (most informative first), Study 2, the init control.
 DEFAULT_CARDS = (STUDY1, STUDY2, STUDY1_INIT)
 STUDY_CARDS = (STUDY1, STUDY1_INIT, STUDY2, *PAPER_SCALE)
+RECIPE_CARDS = (STUDY2, PAPER_SCALE[1])  # their summaries hold Study 2's recipe evaluation
 
 
-def _minutes(runs_dir: Path) -> float:
-    return spent_seconds([runs_dir]) / 60
+def summary_store(card: str, root: Path) -> SummaryStore:
+    """Where ``card``'s run summaries live under ``root``, with the final evaluations its study needs."""
+    from studies.study2 import recipe_store
+
+    store = SummaryStore(root)
+    return recipe_store(store) if Path(card).stem in RECIPE_CARDS else store
+
+
+def _minutes(card: str, runs_root: Path, root: Path) -> float:
+    """Training wall minutes recorded in the summaries of the card's runs."""
+    _, planned = plan_runs(card)
+    store = summary_store(card, root)
+    summaries = [store.get(p, runs_root / Path(card).stem) for p in planned]
+    return sum(s.train_seconds or 0.0 for s in summaries if s is not None) / 60
 
 
 def legacy_section(card: str, runs_dir: Path, doc: Path, fig_dir: Path) -> tuple[list[str], str, bool]:
@@ -56,14 +78,16 @@ def study1_part(cards: list[str], runs_root: Path, doc: Path, fig_dir: Path, cla
     from studies.study1 import cell_results
 
     path, _ = plan_runs(STUDY1)
-    cells = cell_results(STUDY1, runs_root / STUDY1)
-    init = cell_results(STUDY1_INIT, runs_root / STUDY1_INIT) if STUDY1_INIT in cards else []
+    cells = cell_results(STUDY1, runs_root / STUDY1, summary_store(STUDY1, fig_dir))
+    init = []
+    if STUDY1_INIT in cards:
+        init = cell_results(STUDY1_INIT, runs_root / STUDY1_INIT, summary_store(STUDY1_INIT, fig_dir))
     title = "Study 1: skill above the majority answer, mean over seeds (band: min–max)"
     figs = {
         "phase": figures.phase_diagram(cells, fig_dir / "study1_phase_diagram.png", "Study 1 phase diagram"),
         "curves": figures.cell_curves(cells, fig_dir / "study1_curves.png", title),
     }
-    minutes = _minutes(runs_root / STUDY1) + _minutes(runs_root / STUDY1_INIT)
+    minutes = _minutes(STUDY1, runs_root, fig_dir) + _minutes(STUDY1_INIT, runs_root, fig_dir)
     n_seeds = max((len(c.pairs) for c in cells), default=0)
     return [
         *study_markdown.study1_lines(path, cells, init, figs, doc, minutes),
@@ -77,7 +101,7 @@ def study2_part(runs_root: Path, doc: Path, fig_dir: Path, recipes, claims) -> l
     args = planned[0].args
     n_seeds = max((len(r.seeds) for r in recipes), default=0)
     return [
-        *study_markdown.study2_lines(path, recipes, figure, doc, args, _minutes(runs_root / STUDY2)),
+        *study_markdown.study2_lines(path, recipes, figure, doc, args, _minutes(STUDY2, runs_root, fig_dir)),
         *study_markdown.claims_lines(claims, _scale_note(args, n_seeds)),
     ]
 
@@ -88,8 +112,10 @@ def study_parts(cards: list[str], runs_root: Path, doc: Path, fig_dir: Path):
     from studies.study1 import cell_results
     from studies.study2 import recipe_results
 
-    cells = cell_results(STUDY1, runs_root / STUDY1) if STUDY1 in cards else []
-    recipes = recipe_results(STUDY2, runs_root / STUDY2) if STUDY2 in cards else []
+    cells = cell_results(STUDY1, runs_root / STUDY1, summary_store(STUDY1, fig_dir)) if STUDY1 in cards else []
+    recipes = (
+        recipe_results(STUDY2, runs_root / STUDY2, summaries=summary_store(STUDY2, fig_dir)) if STUDY2 in cards else []
+    )
     claims = all_claims(cells, recipes) if (cells or recipes) else []
     lines = []
     if STUDY1 in cards:
@@ -113,16 +139,17 @@ def paper_scale_part(runs_root: Path, doc: Path, fig_dir: Path) -> list[str]:
     status, measured = [], []
     for card in PAPER_SCALE:
         path, planned = plan_runs(card)
-        done = sum((runs_root / card / p.name / "final_metrics.json").exists() for p in planned)
+        store = summary_store(card, fig_dir)
+        done = sum(store.get(p, runs_root / card) is not None for p in planned)
         status.append((path, done, len(planned)))
         if not done:
             continue
         if card == PAPER_SCALE[0]:
-            cells = cell_results(card, runs_root / card)
+            cells = cell_results(card, runs_root / card, store)
             figure = figures.cell_curves(cells, fig_dir / f"{card}_curves.png", f"{card}: skill above majority")
             measured += [*study_markdown.cell_rows(cells), "", study_markdown.image(figure, doc, card), ""]
         else:
-            recipes = recipe_results(card, runs_root / card)
+            recipes = recipe_results(card, runs_root / card, summaries=store)
             figure = figures.recipe_bars(recipes, fig_dir / f"{card}.png", f"{card}: answer accuracy")
             measured += [*study_markdown.recipe_rows(recipes), "", study_markdown.image(figure, doc, card), ""]
     return study_markdown.paper_scale_lines(status) + measured
@@ -159,20 +186,23 @@ def reproduce(
 
     With ``budget_minutes``, no run starts once that much training wall time (finished runs of
     these cards included) is spent; the document then reports what finished. Figures go to
-    ``<doc dir>/experiments/``. Prints the README summary table.
+    ``<doc dir>/experiments/``, the study cards' run summaries to ``<doc dir>/experiments/<card>/``;
+    a run with a summary is not trained again. With ``skip_training`` (``--no-train``) the study
+    sections are rebuilt from the summaries alone. Prints the README summary table.
     """
     cards = [cards] if isinstance(cards, str) else list(cards)
     runs_root, doc = Path(runs_root), Path(doc)
+    fig_dir = doc.parent / "experiments"
     if not skip_training:
-        train_cards(cards, runs_root, nproc, jobs, budget_minutes, threads)
+        stores = {Path(c).stem: summary_store(c, fig_dir) for c in cards if Path(c).stem in STUDY_CARDS}
+        train_cards(cards, runs_root, nproc, jobs, budget_minutes, threads, summaries=stores)
     for card in cards:
         card_path, planned = plan_runs(card)
         runs_dir = runs_root / card_path.stem
         if card_path.stem not in STUDY_CARDS:
             missing = [p.name for p in planned if not (runs_dir / p.name / "metrics.jsonl").exists()]
             if missing:
-                raise FileNotFoundError(f"runs without metrics in {runs_dir}: {missing}; run without --skip-training")
-    fig_dir = doc.parent / "experiments"
+                raise FileNotFoundError(f"runs without metrics in {runs_dir}: {missing}; run without --no-train")
     text, table = build_document(cards, runs_root, doc, fig_dir)
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)

@@ -9,6 +9,10 @@ Transition speed of a run: the first evaluated step with skill >= :data:`SKILL_T
 (a run that never gets there is censored at twice its last step, so it ranks slower than any
 run that did) and the midpoint of a logistic fit of skill against log10(step). Runs of the two
 strategies with the same seed share the task and the initial weights and are compared in pairs.
+
+Every number comes from the runs' summaries (:mod:`tokenized_cot_icl.experiments.summaries`): a
+finished run directory without one is summarised first, so the study reads the same numbers
+whether its run directories still exist or only the committed summaries do.
 """
 
 from __future__ import annotations
@@ -20,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenized_cot_icl.analysis.runs import ANSWER_KEY, chain_index_keys, load_run, metric_keys
-from tokenized_cot_icl.experiments.measurements import answer_majority_share
-from tokenized_cot_icl.experiments.scheduler import PlannedRun, is_finished, plan_runs
+from tokenized_cot_icl.analysis.runs import ANSWER_KEY, chain_index_keys, metric_keys
+from tokenized_cot_icl.experiments.scheduler import PlannedRun, plan_runs
 from tokenized_cot_icl.experiments.statistics import (
     LogisticFit,
     first_step_reaching,
@@ -31,6 +34,7 @@ from tokenized_cot_icl.experiments.statistics import (
     permutation_test,
     ranges_separate,
 )
+from tokenized_cot_icl.experiments.summaries import RunSummary, SummaryStore, summarize_run
 from tokenized_cot_icl.foundation.config import Args
 
 SKILL_THRESHOLD = 0.5
@@ -72,10 +76,11 @@ class RunSpeed:
         return float(self.skill[-1])
 
 
-def run_speed(run_dir: Path) -> RunSpeed:
-    run = load_run(run_dir)
+def run_speed(source: Path | RunSummary) -> RunSpeed:
+    """A run's speed numbers from its summary (a run directory is summarised in memory first)."""
+    run = source if isinstance(source, RunSummary) else RunSummary(summarize_run(source))
     steps, accuracy = run.series(ANSWER_KEY)
-    majority, _ = answer_majority_share(run)
+    majority = run.majority_share
     keys = chain_index_keys(metric_keys(run.records))
     per_index = [float(run.series(key)[1][-1]) for _, key in keys]
     skill = (accuracy - majority) / (1 - majority)
@@ -136,15 +141,19 @@ def classify(standard: list[RunSpeed], cot: list[RunSpeed]) -> tuple[str, float 
     return phase, p_unpaired, p_paired, separate
 
 
-def cell_results(card: str | os.PathLike, runs_dir: Path) -> list[CellResult]:
-    """One result per cell of the card, in card order; unfinished runs are left out (and counted)."""
+def cell_results(card: str | os.PathLike, runs_dir: Path, summaries: SummaryStore | None = None) -> list[CellResult]:
+    """One result per cell of the card, in card order; runs with neither a summary in ``summaries``
+    nor a finished directory in ``runs_dir`` are left out (and counted). Without ``summaries`` the
+    run directories are summarised in memory."""
     _, planned = plan_runs(card)
+    store = summaries or SummaryStore(None)
     cells: dict[str, list[PlannedRun]] = {}
     for p in planned:
         cells.setdefault(p.cell, []).append(p)
     out = []
     for cell, members in cells.items():
-        done = [run_speed(runs_dir / p.name) for p in members if is_finished(runs_dir, p)]
+        found = [store.get(p, runs_dir) for p in members]
+        done = [run_speed(s) for s in found if s is not None]
         standard = [r for r in done if r.strategy == "standard"]
         cot = [r for r in done if r.strategy == "cot"]
         phase, p_unpaired, p_paired, separate = classify(standard, cot)

@@ -5,7 +5,9 @@ inference package's prompt building and scoring) on the same held-out prompts of
 all demonstrations rendered with their chains (``cot_special_token``), then the think span
 dropped from a random ``(1 - f) * K`` of them for CoT fractions ``f`` in :data:`FRACTIONS`;
 each with free generation, the think token forced and the answer token forced. Results are
-cached per run (``eval_results/study2.json``), so regenerating the document re-evaluates nothing.
+cached per run (``eval_results/study2.json``) and kept in the run's summary (under
+``evaluations.study2``), so regenerating the document re-evaluates nothing and needs no run
+directory once the summaries exist.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenized_cot_icl.experiments.scheduler import is_finished, plan_runs
+from tokenized_cot_icl.experiments.scheduler import plan_runs
+from tokenized_cot_icl.experiments.summaries import SummaryStore
 from tokenized_cot_icl.foundation.config import Args
 from tokenized_cot_icl.foundation.run_dir import RunDir
 
@@ -26,6 +29,7 @@ FRACTIONS = (1.0, 0.5, 0.0)  # share of demonstrations that show their chain
 MODES = ("none", "think", "answer")  # free generation, think token forced, answer token forced
 MODE_NAMES = {"none": "free", "think": "forced think", "answer": "forced answer"}
 CACHE_FILE = "study2.json"
+EVALUATION = "study2"  # the key of the recipe evaluation in a run's summary
 N_PROMPTS = 128
 
 
@@ -97,6 +101,17 @@ def evaluate_recipe_run(run_dir: str | os.PathLike, n_prompts: int = N_PROMPTS) 
     return out
 
 
+def recipe_evaluation(run_dir: Path) -> dict:
+    """The recipe evaluation as kept in a run's summary: ``{"n_prompts", "points"}``."""
+    return {"n_prompts": N_PROMPTS, "points": evaluate_recipe_run(run_dir)}
+
+
+def recipe_store(summaries: SummaryStore | None) -> SummaryStore:
+    """``summaries`` (in memory when None) with the recipe evaluation required of every summary."""
+    store = summaries or SummaryStore(None)
+    return SummaryStore(store.root, {**store.evaluations, EVALUATION: recipe_evaluation})
+
+
 @dataclass
 class RecipeResult:
     """One recipe's evaluations over its finished seeds."""
@@ -113,30 +128,33 @@ class RecipeResult:
         return self.points.get(f"{fraction:g}/{mode}", np.array([]))
 
 
-def recipe_results(card: str | os.PathLike, runs_dir: Path, progress: bool = True) -> list[RecipeResult]:
-    """Evaluates every finished run of the card (cached) and groups the numbers by recipe."""
+def recipe_results(
+    card: str | os.PathLike, runs_dir: Path, progress: bool = True, summaries: SummaryStore | None = None
+) -> list[RecipeResult]:
+    """Every run of the card with a summary (or a finished run directory, evaluated and summarised
+    first), its numbers grouped by recipe. Without ``summaries`` nothing is written but the cache."""
     from tqdm.auto import tqdm
 
-    from tokenized_cot_icl.analysis.runs import ANSWER_KEY, load_run
+    from tokenized_cot_icl.analysis.runs import ANSWER_KEY
 
     _, planned = plan_runs(card)
+    store = recipe_store(summaries)
     groups: dict[str, list] = {}
     for p in planned:
         groups.setdefault(p.cell, []).append(p)
     out = []
     for label, members in groups.items():
-        done = [p for p in members if is_finished(runs_dir, p)]
-        evals = [
-            evaluate_recipe_run(runs_dir / p.name) for p in tqdm(done, desc=f"evaluate {label}", disable=not progress)
-        ]
+        found = [store.get(p, runs_dir) for p in tqdm(members, desc=f"evaluate {label}", disable=not progress)]
+        done = [s for s in found if s is not None]
+        evals = [s.evaluations[EVALUATION]["points"] for s in done]
         keys = sorted({k for e in evals for k in e})
         out.append(
             RecipeResult(
                 label=label,
                 share=cot_share(members[0].args),
-                seeds=[p.args.seed for p in done],
+                seeds=[s.seed for s in done],
                 n_planned=len(members),
-                final_train_accuracy=[float(load_run(runs_dir / p.name).series(ANSWER_KEY)[1][-1]) for p in done],
+                final_train_accuracy=[float(s.series(ANSWER_KEY)[1][-1]) for s in done],
                 points={k: np.array([e[k]["accuracy"] for e in evals]) for k in keys},
                 think_rate={k: np.array([e[k]["think_rate"] for e in evals]) for k in keys},
             )

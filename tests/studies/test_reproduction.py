@@ -38,6 +38,6 @@ def test_missing_runs_are_named(tiny_card_runs, tmp_path):
     try:
         reproduce([str(card)], tmp_path / "empty", tmp_path / "doc.md", skip_training=True)
     except FileNotFoundError as err:
-        assert "standard-seed0" in str(err) and "--skip-training" in str(err)
+        assert "standard-seed0" in str(err) and "--no-train" in str(err)
     else:
         raise AssertionError("expected FileNotFoundError for a card without runs")

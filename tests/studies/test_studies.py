@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -100,3 +101,19 @@ def test_study2_table_matches_cached_evaluations(study_runs):
     mtime = cache.stat().st_mtime_ns
     reproduce([STUDY2], study_runs / "runs", study_runs / "doc2.md", skip_training=True)
     assert cache.stat().st_mtime_ns == mtime  # evaluations are reused, not recomputed
+
+
+def test_study2_page_rebuilds_from_summaries_without_runs(study_runs):
+    """Each run's summary keeps its recipe evaluation: with the run directories gone, the same page."""
+    root = study_runs
+    with_runs = reproduce([STUDY2], root / "runs", root / "a" / "doc.md", skip_training=True).read_text()
+    summaries = root / "a" / "experiments" / STUDY2
+    saved = json.loads((summaries / "alpha0-hybrid_special_token-seed0.json").read_text())
+    cache = root / "runs" / STUDY2 / "alpha0-hybrid_special_token-seed0" / "eval_results" / "study2.json"
+    assert saved["evaluations"]["study2"] == json.loads(cache.read_text())
+    (root / "runs" / STUDY2).rename(root / "moved")
+    try:
+        shutil.copytree(summaries, root / "b" / "experiments" / STUDY2)
+        assert reproduce([STUDY2], root / "runs", root / "b" / "doc.md", skip_training=True).read_text() == with_runs
+    finally:
+        (root / "moved").rename(root / "runs" / STUDY2)

@@ -52,7 +52,10 @@ STRATEGY_COLORS = {"standard": "tab:blue", "cot": "tab:orange"}
 def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    # No software version or date in a PNG: the same figure is the same bytes (committed figures
+    # regenerate byte-identically).
+    metadata = {"Software": None} if path.suffix.lower() == ".png" else None
+    fig.savefig(path, dpi=120, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     return path
 
