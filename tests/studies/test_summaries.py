@@ -1,5 +1,5 @@
-"""Run summaries: the experiments page and its figures rebuild from them alone, byte for byte, and the
-scheduler trains only the planned runs that have none. A tiny Study 1 card reuses the tiny card's runs."""
+"""Run summaries: the experiments page and its figures rebuild from them alone, byte for byte (a tiny
+Study 1 card reusing the tiny card's runs). The scheduler's side: tests/experiments/test_summaries.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import pytest
 
 from studies.reproduction import STUDY1
 from tests.experiments.conftest import TINY_CARD
-from tokenized_cot_icl.experiments.scheduler import Budget, plan_runs, train_all, train_cards
 from tokenized_cot_icl.experiments.summaries import (
     FORMAT_VERSION,
-    SummaryStore,
     dumps,
     read_summary,
     summarize_run,
@@ -67,22 +65,3 @@ def test_page_rebuilds_from_summaries_alone_byte_identically(study_card, tmp_pat
     shutil.rmtree(runs)
     shutil.copytree(tmp_path / "a" / "docs" / "experiments" / STUDY1, tmp_path / "b" / "docs" / "experiments" / STUDY1)
     assert _build(runs, tmp_path / "b" / "docs") == with_runs
-
-
-def test_runs_with_summaries_are_not_trained(study_card, tmp_path, capsys):
-    runs = study_card
-    _, planned = plan_runs(STUDY1)
-    store = SummaryStore(tmp_path / "summaries")
-    for p in planned:
-        store.get(p, runs / STUDY1, train_seconds=90.0)
-    shutil.rmtree(runs)
-    # every run has a summary: none is trained, though no run directory exists
-    assert train_all(planned, runs / STUDY1, jobs=1, summaries=store) == {}
-    assert "training 0 of 4 runs" in capsys.readouterr().out and not (runs / STUDY1 / planned[0].name).exists()
-    # without its summary a run is planned again; the summaries' 4.5 minutes exhaust a 1-minute budget
-    (tmp_path / "summaries" / STUDY1 / f"{planned[0].name}.json").unlink()
-    budget = Budget(minutes=0.0)
-    assert train_all(planned, runs / STUDY1, jobs=1, budget=budget, summaries=store) == {}
-    assert "training 1 of 4 runs" in capsys.readouterr().out
-    train_cards([STUDY1], runs, jobs=1, budget_minutes=1.0, summaries={STUDY1: store})
-    assert "training 1 of 4 runs" in capsys.readouterr().out and not (runs / STUDY1 / planned[0].name).exists()
