@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tokenized_cot_icl.experiments.scheduler import PlannedRun
 
 FORMAT_VERSION = 1
-DIGITS = 8  # accuracies are k / n_eval (exact to 8 decimals for n_eval up to 256); losses need no more
+DIGITS = 10  # accuracies k / n_eval stay exact for n_eval up to 1024; losses need no more
 SECONDS_DIGITS = 1
 EVAL_PREFIX = "eval/"
 # A final evaluation a study adds to a run's summary: run directory -> JSON-able numbers.
