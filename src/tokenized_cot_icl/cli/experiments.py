@@ -3,7 +3,8 @@
 
 The study documents (docs/EXPERIMENTS.md, docs/VERIFICATION.md) are not part of the package: they
 are written by ``scripts/reproduce.py`` and ``scripts/verification_report.py`` from the repository's
-``studies/`` folder, which adds ``--doc`` and ``--skip-training`` to the options below.
+``studies/`` folder, which adds ``--doc`` and ``--no-train`` to the options below and keeps each
+finished study run's summary (docs/experiments/<card>/<run>.json; ``experiments.summaries``).
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="train the runs of task cards (every entry, finished runs reused) with an optional time budget",
         description="Train every entry of each card (card X's runs in RUNS_ROOT/X/), reusing finished runs. "
         "The repository's study documents are written by `python scripts/reproduce.py` (same options, "
-        "plus --doc and --skip-training).",
+        "plus --doc and --no-train), which also keeps each finished study run's summary in "
+        "docs/experiments/<card>/ and trains only runs without one.",
     )
     p.add_argument(
         "--cards", nargs="+", required=True,
