@@ -123,6 +123,9 @@ def test_noisy_at_full_false_positive_rate_passes_every_step_and_is_seeded(ctx):
     partial = [[s[:2] for s in row] for row in samples]
     for full_row, part_row in zip(noisy.score(ctx.cases, samples), noisy.score(ctx.cases, partial)):
         assert [f[:2] for f in full_row] == part_row
+    # Outcome verdicts pass through the same dial: all pass at fp=1, fn=0; none at fp=0, fn=1.
+    assert {x for row in NoisyVerifier(ctx.verifier, fp=1.0, fn=0.0).outcomes(ctx.cases, samples) for x in row} == {1.0}
+    assert {x for row in NoisyVerifier(ctx.verifier, fp=0.0, fn=1.0).outcomes(ctx.cases, samples) for x in row} == {0.0}
 
 
 def test_one_particle_is_step_by_step_sampling(ctx):
