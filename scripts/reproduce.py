@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Train the experiment studies and regenerate docs/EXPERIMENTS.md (``cot-icl reproduce`` only trains).
 
-Study 1 (task_cards/study1_cot_speed.toml: standard vs cot per phase-diagram cell, 3 task seeds),
-Study 2 (task_cards/study2_cot_recipe.toml: CoT-recipes evaluated on CoT-scarce demonstrations) and
-the initialisation control (task_cards/study1_init.toml) are trained in that order through
+Study 1 (task_cards/study1_in_context.toml: standard vs cot in the in-context regime, per cell of
+H pool size x DAG locality x chain length, 6 paired seeds) and Study 2
+(task_cards/study2_cot_recipe.toml: CoT-recipes evaluated on CoT-scarce demonstrations, 6 seeds) are
+trained in that order through
 ``python -m tokenized_cot_icl.core.train`` (card X's runs go to runs/X/); finished runs are reused,
 and ``--budget-minutes`` stops starting new runs once that much training wall time is spent. Each
 finished run of a study card leaves a small summary, docs/experiments/X/<run>.json (its Args, seed,
