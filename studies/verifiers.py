@@ -36,7 +36,8 @@ N_PROMPTS = 128  # searched prompts: evaluation indices 0..127
 TEST_FIRST, N_TEST = 128, 64  # held-out prompts of the verifier quality measurements
 TRAIN_FIRST = 256  # verifier training prompts start here
 SAMPLES_PER_PROMPT = 16  # labelled samples per training prompt
-LABEL_COUNTS = (512, 2048, 8192)  # labelled samples (the learned-verifier gap, Markov model)
+CHUNK = 512  # training prompts sampled per call (each chunk its own seed)
+LABEL_COUNTS = (512, 2048, 8192, 16384, 65536)  # labelled samples (the learned-verifier gap, Markov model)
 MAIN_LABELS = 2048  # the labelled samples of the verifiers in the accuracy-against-compute figures
 GAP_MODEL = "markov"  # the model of the learned-verifier gap
 WORK = "verifier-study"  # under the runs root: labelled data and verifier directories
@@ -149,17 +150,26 @@ def labelled_data(start: Start, runs_root: Path, n_labels: int) -> Path:
 
 
 def _write_labelled(start: Start, out: Path, n_labels: int) -> None:
-    from tokenized_cot_icl.inference.learned_verifiers import sample_labelled, write_data
+    """Training prompts are sampled in chunks of CHUNK prompts (chunk k with seed 101 + k), so a larger
+    label count extends the data and keeps the samples smaller counts were trained on."""
+    from tokenized_cot_icl.inference.learned_verifiers import DATA_FILE, read_data, sample_labelled, write_data
 
     n_train = math.ceil(n_labels / SAMPLES_PER_PROMPT)
+    old, meta = read_data(out) if (out / DATA_FILE).is_file() else ([], {})
+    kept_chunks = (meta["train_prompts"][1] - TRAIN_FIRST) // CHUNK if meta else 0
     target, backend = open_model(start, TRAIN_FIRST + n_train)
-    began = time.perf_counter()
-    test = sample_labelled(backend, target, N_TEST, SAMPLES_PER_PROMPT, seed=100, test_fraction=0, first=TEST_FIRST)
-    train = sample_labelled(
-        backend, target, n_train, SAMPLES_PER_PROMPT, seed=101, test_fraction=0, first=TRAIN_FIRST
-    )  # fmt: skip
-    for r in test:
-        r["split"] = "test"
+    began = time.perf_counter() - meta.get("seconds", 0.0)
+    test = [r for r in old if r["split"] == "test"]
+    if not test:
+        test = sample_labelled(backend, target, N_TEST, SAMPLES_PER_PROMPT, seed=100, test_fraction=0, first=TEST_FIRST)
+        for r in test:
+            r["split"] = "test"
+    train = [r for r in old if r["split"] == "train"][: kept_chunks * CHUNK * SAMPLES_PER_PROMPT]
+    for k in range(kept_chunks, math.ceil(n_train / CHUNK)):
+        count = min(CHUNK, n_train - k * CHUNK)
+        train += sample_labelled(
+            backend, target, count, SAMPLES_PER_PROMPT, seed=101 + k, test_fraction=0, first=TRAIN_FIRST + k * CHUNK
+        )  # fmt: skip
     meta = {
         "run": str(target.run_dir), "checkpoint": target.checkpoint, "backend": "transformers",
         "samples_per_prompt": SAMPLES_PER_PROMPT, "temperature": 1.0, "test_prompts": [TEST_FIRST, TEST_FIRST + N_TEST],

@@ -66,6 +66,7 @@ def curves(records: list[dict]) -> dict[tuple[str, str], list[dict]]:
         rs = sorted(rs, key=lambda r: r["seed"])
         out[(series, verifier)].append({
             "n": n, "tokens": float(np.mean([r["generated_tokens_per_prompt"] for r in rs])),
+            "scored": float(np.mean([r.get("verifier_scored_tokens_per_prompt", 0.0) for r in rs])),
             "acc": [r["accuracy"] for r in rs], "seeds": [r["seed"] for r in rs],
             "per_prompt": np.mean([r["per_prompt_accuracy"] for r in rs], axis=0),
         })  # fmt: skip
@@ -220,30 +221,51 @@ def difficulty_bins(pass_rate: list[float]) -> list[np.ndarray]:
     return [np.flatnonzero((p >= lo) & ((p < hi) if hi < 1.0 else (p <= hi))) for lo, hi in BINS]
 
 
+def _point_label(series: str, verifier: str, n: int, many: bool) -> str:
+    """What a point is: at n=1 no verifier chooses (beam search of width 1 is greedy decoding; one sample or one
+    particle is plain sampling), so those points carry no verifier's name."""
+    if n == 1:
+        return "greedy" if series == "beam" else "one sample"
+    return f"{series} ({verifier}, n={n})" if many else f"{series} (n={n})"
+
+
 def best_per_bin(c: dict, verifiers, bins: list[np.ndarray], budget: float) -> list[str]:
-    """Per bin: the (method, verifier) with the highest mean accuracy on the bin's prompts within ``budget``."""
+    """Per bin: the (method, verifier, n) with the highest mean accuracy on the bin's prompts within ``budget``,
+    and the best point of a different kind after it."""
     cells = []
     for idx in bins:
         if not len(idx):
             cells.append("no prompts")
             continue
-        scored = []
+        scored: dict[str, tuple[float, float]] = {}  # label -> (accuracy, tokens)
         for (series, verifier), points in c.items():
             if verifier not in verifiers:
                 continue
-            fitting = [p for p in points if p["tokens"] <= budget + 1e-9]
-            if fitting:
-                best = max(fitting, key=lambda p: float(p["per_prompt"][idx].mean()))
-                scored.append((float(best["per_prompt"][idx].mean()), series, verifier, best["n"]))
+            for p in points:
+                if p["tokens"] <= budget + 1e-9:
+                    label = _point_label(series, verifier, p["n"], len(verifiers) > 1)
+                    if series == "particle_filter" and p["n"] == 1:
+                        label = "one sample (stepwise)"
+                    value = (round(float(p["per_prompt"][idx].mean()), 6), -p["tokens"])
+                    if label not in scored or value > (scored[label][0], -scored[label][1]):
+                        scored[label] = (value[0], p["tokens"])
         if not scored:
             cells.append("—")
             continue
-        scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-        top, runner = scored[0], scored[1] if len(scored) > 1 else None
-        who = f"{top[1]} ({top[2]}, n={top[3]})" if len(verifiers) > 1 else f"{top[1]} (n={top[3]})"
-        tie = runner is not None and round(runner[0], 2) == round(top[0], 2)
-        cells.append(f"{who} {top[0]:.2f}" + (f"; next {runner[0]:.2f}" + (" (tie)" if tie else "") if runner else ""))
+        # The most accurate; among equals, the cheapest.
+        ranked = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[1][1], kv[0]))
+        (top, (acc, _)), runner = ranked[0], ranked[1] if len(ranked) > 1 else None
+        tie = runner is not None and round(runner[1][0], 2) == round(acc, 2)
+        cells.append(f"{top} {acc:.2f}" + (f"; next {runner[1][0]:.2f}" + (" (tie)" if tie else "") if runner else ""))
     return cells
+
+
+def greedy_per_bin(c: dict, bins: list[np.ndarray]) -> list[str]:
+    points = next((ps for (series, _), ps in sorted(c.items()) if series == "beam"), [])
+    greedy = next((p for p in points if p["n"] == 1), None)
+    return [
+        f"{float(greedy['per_prompt'][idx].mean()):.2f}" if greedy is not None and len(idx) else "—" for idx in bins
+    ]
 
 
 def section_compute(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
@@ -254,7 +276,7 @@ def section_compute(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
         "noisy verifier's flips). Compute is generated tokens per prompt: best-of-N and weighted majority "
         "sample N complete chains (2 tokens each); particle filtering extends N particles one step at a time "
         "(2N tokens); beam search of width W asks one next token per beam per step (1 + W tokens: one beam at the "
-        "first step) and reads the top W continuations of each. Beam search with the exact, log-probability and "
+        "first step) and reads the top W continuations of each; width 1 is greedy decoding, whatever the verifier. Beam search with the exact, log-probability and "
         "learned verifiers is deterministic and was run once; everything else is mean ± sd over the seeds. "
         f"Best-of-N and weighted majority use N in {list(V.NS)}, particle filtering {list(V.PARTICLES)} particles "
         f"(resampling temperature 1), beam search widths {list(V.WIDTHS)}.", "",
@@ -298,6 +320,18 @@ def _compute_findings(model: str, c: dict) -> list[str]:
             f"exact verifier (a gap of {np.mean(e['acc']) - np.mean(p['acc']):.3f}); the PRM is "
             f"{relation(p['acc'], e['acc'])} the exact verifier."
         )
+    for verifier in ("prm", "orm"):
+        moves = []
+        for method in V.METHODS:
+            pts = c.get((method, verifier))
+            if pts and len(pts) > 1:
+                lo, hi = min(pts, key=lambda x: x["n"]), max(pts, key=lambda x: x["n"])
+                word = {"above": "rises", "below": "falls"}.get(
+                    relation(hi["acc"], lo["acc"]), "stays within the seeds' spread"
+                )
+                moves.append(f"{method} {word} from {ms(lo['acc'])} (n={lo['n']}) to {ms(hi['acc'])} (n={hi['n']})")
+        if moves:
+            out.append(f"- {model}, learned {verifier.upper()}: more compute " + "; ".join(moves) + ".")
     for verifier in ("prm", "orm", "logprob"):
         bon, wm = c.get(("best_of_n", verifier)), c.get(("weighted_majority", verifier))
         if bon and wm:
@@ -386,9 +420,9 @@ def section_ceiling(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
         "`noisy:fp=F,fn=G` outcome verdicts, which are a function of the prompt and the sampled chain, so every "
         "copy of the same output gets the same verdict, as with any deterministic verifier.", "",
         f"![the resampling ceiling]({fig_dir}/{fig.name})", "",
-        f"| model | fp | fn | measured N={top}, independent | predicted N={top} | predicted plateau (per prompt) | "
-        f"plateau of the mean p | measured N={top}, consistent |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| model | fp | fn | measured N={top}, independent | predicted N={top} | measured − predicted | "
+        f"predicted plateau (per prompt) | plateau of the mean p | measured N={top}, consistent |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for model, c in ceilings.items():
         if not c:
@@ -401,9 +435,32 @@ def section_ceiling(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
             pred = next(x["accuracy"] for x in c["predicted"] if (x["fp"], x["fn"], x["n"]) == (fp, fn, top))
             plat = next(x for x in c["plateaus"] if (x["fp"], x["fn"]) == (fp, fn))
             lines.append(
-                f"| {model} | {fp:g} | {fn:g} | {ms(pick('independent'))} | {pred:.3f} | {plat['per_prompt']:.3f} | "
+                f"| {model} | {fp:g} | {fn:g} | {ms(pick('independent'))} | {pred:.3f} | "
+                f"{np.mean(pick('independent')) - pred:+.3f} | {plat['per_prompt']:.3f} | "
                 f"{plat['from_mean_p']:.3f} | {ms(pick('consistent'))} |"
             )
+    gaps = [
+        x["from_mean_p"] - x["per_prompt"] for c in ceilings.values() if c for x in c["plateaus"]
+    ]  # fmt: skip
+    step_level = []
+    for model in ceilings:
+        c = curves(data["scaling"].get(model, []))
+        for fp, fn in V.NOISY:
+            pts = c.get(("best_of_n", V.noisy_name(fp, fn)))
+            if pts:
+                step_level.append(f"{model}, fp={fp:g}: {ms(max(pts, key=lambda x: x['n'])['acc'])}")
+    if step_level:
+        lines += [
+            "", f"For comparison, section 1's `best_of_n` with the step-level `noisy` verifier at N={top} (a sample "
+            "must pass every step under `min`, so a wrong answer passes less often than fp; ties go to the more "
+            "probable sample): " + "; ".join(step_level) + ".",
+        ]  # fmt: skip
+    lines += [
+        "", f"The formula applied to the mean pass@1 instead over-predicts the plateau by {min(gaps):.3f} to "
+        f"{max(gaps):.3f}: the plateau is concave in p (for 1 − fn > f), so the mean of the prompts' plateaus lies "
+        "below the plateau of their mean pass rate (Jensen), and prompts the policy rarely solves keep plateaus "
+        "near 0 at any N.",
+    ]  # fmt: skip
     lines.append("")
     return lines
 
@@ -413,8 +470,10 @@ def section_difficulty(data: dict) -> list[str]:
         "## 4. Compute-optimal by difficulty", "",
         "Prompts binned by the policy's own pass@1 (its pass rate over the samples of section 3). At each budget "
         "(generated tokens per prompt) the cell names the method, verifier and n with the highest accuracy on the "
-        "bin's prompts among all points within the budget (accuracy per prompt averaged over the seeds), and the "
-        "runner-up's accuracy. The first table allows the verifiers one could run without the truth (learned PRM, "
+        "bin's prompts among all points within the budget (accuracy per prompt averaged over the seeds; among equals "
+        "the cheapest), and the "
+        "best point of another kind after it (at n = 1 no verifier chooses: beam search of width 1 is greedy "
+        "decoding, one sample or particle is plain sampling). The first row is greedy decoding. The first table allows the verifiers one could run without the truth (learned PRM, "
         "learned ORM, the policy's log-probability); the second the exact verifier. The bins are made from the "
         "same samples best-of-N selects among, so the lowest bin holds prompts where few samples were right.", "",
     ]  # fmt: skip
@@ -428,10 +487,26 @@ def section_difficulty(data: dict) -> list[str]:
         for title, verifiers in (("learned PRM, ORM or log-probability", REALISTIC), ("exact verifier", ("exact",))):
             lines += [f"**{model}, {title}**", "", "| tokens | " + " | ".join(header) + " |",
                       "|---|" + "---|" * len(header)]  # fmt: skip
+            lines.append("| greedy (2) | " + " | ".join(greedy_per_bin(c, bins)) + " |")
             for budget in BUDGETS:
                 lines.append(f"| ≤ {budget} | " + " | ".join(best_per_bin(c, verifiers, bins, budget)) + " |")
-            lines.append("")
+            gains = _gains_over_greedy(c, verifiers, bins, max(BUDGETS))
+            lines += ["", f"At ≤ {max(BUDGETS)} tokens the best point gains over greedy decoding, by bin: "
+                      + ", ".join(f"{g:+.2f}" for g in gains) + ".", ""]  # fmt: skip
     return lines
+
+
+def _gains_over_greedy(c: dict, verifiers, bins, budget: float) -> list[float]:
+    greedy = next(p for (series, _), ps in sorted(c.items()) if series == "beam" for p in ps if p["n"] == 1)
+    out = []
+    for idx in bins:
+        best = max(
+            float(p["per_prompt"][idx].mean())
+            for (series, verifier), ps in c.items() if verifier in verifiers
+            for p in ps if p["tokens"] <= budget + 1e-9
+        )  # fmt: skip
+        out.append(best - float(greedy["per_prompt"][idx].mean()) if len(idx) else float("nan"))
+    return out
 
 
 def section_equal_tokens(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
@@ -442,10 +517,13 @@ def section_equal_tokens(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
         "search of width 2N generates 2N + 1 (one token more per prompt, the nearest width this study ran). "
         "Particle filtering resamples after the first step in proportion to softmax(score / T) with T = 1 (the "
         "default) and, for the exact, noisy and log-probability verifiers, T = 0.1; the answer is the best-scored "
-        "particle. Mean ± sd over seeds; beam search with a deterministic verifier ran once.", "",
+        "particle. Mean ± sd over seeds; beam search with a deterministic verifier ran once. Generated tokens are "
+        "equal, verifier work is not: beam search scores every one of its W x W candidates' continuations (the last "
+        "column), and with one token per step it enumerates the policy's top W tokens instead of sampling them.", "",
         f"![equal tokens]({fig_dir}/{fig.name})", "",
-        "| model | verifier | N | tokens | best-of-N | particle filter T=1 | particle filter T=0.1 | beam W=2N |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | verifier | N | tokens | best-of-N | particle filter T=1 | particle filter T=0.1 | beam W=2N | "
+        "verifier-scored tokens: best-of-N / particle filter / beam |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     findings = []
     for m in data["models"]:
@@ -454,14 +532,18 @@ def section_equal_tokens(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
         for verifier in V.verifier_names():
             for n in (1, 2, 4):
 
-                def acc(series, k, verifier=verifier, c=c):
-                    return next((p["acc"] for p in c.get((series, verifier), []) if p["n"] == k), None)
+                def acc(series, k, verifier=verifier, c=c, key="acc"):
+                    return next((p[key] for p in c.get((series, verifier), []) if p["n"] == k), None)
 
                 cells = [acc("best_of_n", n), acc("particle_filter", n), acc("particle_filter (T=0.1)", n),
                          acc("beam", 2 * n)]  # fmt: skip
                 if all(x is None for x in cells):
                     continue
-                lines.append(f"| {model} | {verifier} | {n} | {2 * n} | " + " | ".join(ms(x) if x else "—" for x in cells) + " |")  # fmt: skip
+                scored = [acc(series, k, key="scored") for series, k in (("best_of_n", n), ("particle_filter", n), ("beam", 2 * n))]  # fmt: skip
+                lines.append(
+                    f"| {model} | {verifier} | {n} | {2 * n} | " + " | ".join(ms(x) if x else "—" for x in cells)
+                    + " | " + " / ".join("—" if x is None else f"{x:.0f}" for x in scored) + " |"
+                )  # fmt: skip
             pf, beam, bon = acc("particle_filter", 4), acc("beam", 8), acc("best_of_n", 4)
             if pf and beam and bon and verifier in ("exact", "prm"):
                 findings.append(
