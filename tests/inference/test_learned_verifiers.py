@@ -109,3 +109,14 @@ def test_an_orm_puts_its_outcome_score_on_the_last_step(data_dir, tmp_path, trai
     for row in scores:
         for steps in row:
             assert steps[:-1] == [1.0] * (len(steps) - 1) and 0 < steps[-1] < 1
+
+
+def test_within_prompt_auroc_ranks_each_prompts_candidates_against_each_other():
+    # The scores tell the mostly-right prompt 0 from the mostly-wrong prompt 1 (pooled AUROC 9/16) but rank
+    # every prompt's wrong candidates above its right ones (within-prompt AUROC 0).
+    scores = [0.9, 0.8, 0.85, 0.7, 0.2, 0.15, 0.25, 0.1]
+    labels = [0, 1, 1, 1, 0, 0, 0, 1]
+    prompts = [0, 0, 0, 0, 1, 1, 1, 1]
+    assert lv.within_prompt_auroc(scores, labels, prompts) == 0.0
+    assert lv.auroc(scores, labels) == 9 / 16
+    assert lv.within_prompt_auroc([0.5, 0.5], [1, 1], [0, 0]) is None  # no prompt has both classes

@@ -373,5 +373,20 @@ def evaluate_verifier(vdir: str | Path, data_dir: str | Path, split: str = "test
     result = {"verifier": str(vdir), "kind": info["kind"], "data": str(data_dir), "split": split,
               "n_prompts": len({r["index"] for r in chosen}), "n_samples": len(chosen)}  # fmt: skip
     for level, kind in (("step", "prm"), ("outcome", "orm")):
-        result[level] = quality(*probabilities(model, chosen, kind))
+        scores, labels = probabilities(model, chosen, kind)
+        result[level] = quality(scores, labels)
+        prompts = [r["index"] for r in chosen for _ in (r["step_labels"] if kind == "prm" else [0])]
+        result[level]["within_prompt_auroc"] = within_prompt_auroc(scores, labels, prompts)
     return result
+
+
+def within_prompt_auroc(scores: Sequence[float], labels: Sequence[float], prompts: Sequence[int]) -> Optional[float]:
+    """The mean over prompts (those with both classes) of the AUROC among one prompt's scores: how well the
+    verifier ranks a prompt's candidates against each other, which is what selection uses (the pooled AUROC
+    also rewards telling easy prompts from hard ones)."""
+    by_prompt: dict[int, tuple[list[float], list[float]]] = {}
+    for s, y, i in zip(scores, labels, prompts):
+        by_prompt.setdefault(i, ([], []))[0].append(s)
+        by_prompt[i][1].append(y)
+    values = [a for s, y in by_prompt.values() if (a := auroc(s, y)) is not None]
+    return float(np.mean(values)) if values else None
