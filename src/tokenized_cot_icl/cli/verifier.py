@@ -104,7 +104,7 @@ def _eval(ns: argparse.Namespace) -> int:
     print(f"{result['kind']} on {result['n_samples']} samples of {result['n_prompts']} {result['split']} prompts")
     for level in ("step", "outcome"):
         q = result[level]
-        print(f"{level:<8} n={q['n']:<6} auroc={_fmt(q['auroc'])} ece={_fmt(q['ece'])} "
+        print(f"{level:<8} n={q['n']:<6} auroc={_fmt(q['auroc'])} within-prompt={_fmt(q.get('within_prompt_auroc'))} ece={_fmt(q['ece'])} "
               f"fp@{q['threshold']:g}={_fmt(q['false_positive_rate'])} fn@{q['threshold']:g}={_fmt(q['false_negative_rate'])}")  # fmt: skip
     out = Path(ns.out) if ns.out else Path(ns.vdir) / f"eval_{ns.split}.json"
     write_json(out, result)
