@@ -186,7 +186,18 @@ def trained_verifier(start: Start, runs_root: Path, kind: str, n_labels: int) ->
     with Claim(vdir):
         if not (vdir / "summary.json").is_file():
             _train(vdir, data, kind, n_labels)
+        _measure_within_prompt(vdir, data)
     return vdir, json.loads((vdir / "summary.json").read_text())
+
+
+def _measure_within_prompt(vdir: Path, data: Path) -> None:
+    """A verifier measured before the within-prompt AUROC was part of the quality is measured again."""
+    from tokenized_cot_icl.inference.learned_verifiers import evaluate_verifier
+
+    summary = json.loads((vdir / "summary.json").read_text())
+    if "within_prompt_auroc" not in summary["step"]:
+        quality = evaluate_verifier(vdir, data, split="test")
+        write_json(vdir / "summary.json", {**summary, "step": quality["step"], "outcome": quality["outcome"]})
 
 
 def _train(vdir: Path, data: Path, kind: str, n_labels: int) -> None:
@@ -353,6 +364,11 @@ def gap_results(start: Start, runs_root: Path, data_dir: Path) -> None:
     """PRM and ORM at every label count: held-out quality, best-of-16 and beam accuracy (result 2)."""
     path = data_dir / f"{start.name}-label-counts.json"
     rows = json.loads(path.read_text())["rows"] if path.is_file() else []
+    for row in rows:  # the quality as the verifier's summary has it now
+        _, summary = trained_verifier(start, runs_root, row["kind"], row["n_labels"])
+        row.update(step=summary["step"], outcome=summary["outcome"])
+    if rows:
+        write_json(path, {"model": start.name, "rows": rows})
     done = {(r["kind"], r["n_labels"]) for r in rows}
     target = backend = None
     for n_labels in sorted(LABEL_COUNTS, key=lambda n: n != MAIN_LABELS):  # the main verifiers first

@@ -363,7 +363,9 @@ def section_gap(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
         f"PRMs and ORMs for the {model} model trained on the first {_counts(rows)} labelled samples "
         f"({V.SAMPLES_PER_PROMPT} policy samples per training prompt, every step labelled by the exact verifier), "
         f"each for max({V.MIN_STEPS}, one epoch) AdamW steps of {V.TRAIN_BATCH} samples at learning rate "
-        f"{V.TRAIN_LR:g}, from scratch, training seed 0. AUROC and FP/FN rates (at 0.5) are measured on "
+        f"{V.TRAIN_LR:g}, from scratch, training seed 0. AUROC (pooled over prompts, and the mean over "
+        "prompts of the AUROC among one prompt's candidates, the ranking selection uses) and FP/FN rates (at 0.5) are "
+        "measured on "
         f"{rows[0]['test_samples']} samples of {rows[0]['test_prompts']} held-out prompts; best-of-{V.GAP_N} "
         f"(mean ± sd over {len(V.SEEDS)} sampling seeds) and beam search of width {V.GAP_WIDTH} (deterministic) on "
         f"the {V.N_PROMPTS} searched prompts. The exact verifier gives best-of-{V.GAP_N} {ms(exact['best_of_n'])} and "
@@ -371,19 +373,22 @@ def section_gap(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
         "budget (under an hour on 2 CPU cores for everything) does not cover training on 16k and 64k labels; the "
         "spread over training seeds is not measured (one training seed per point).", "",
         f"![learned verifiers against label count]({fig_dir}/{fig.name})", "",
-        "| kind | labels | steps | train s | step AUROC | outcome AUROC | step FP / FN | "
+        "| kind | labels | steps | train s | step AUROC | step AUROC within prompts | outcome AUROC | step FP / FN | "
         f"best-of-{V.GAP_N} | gap to exact | beam W={V.GAP_WIDTH} | gap to exact |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for r in rows:
         lines.append(
             f"| {r['kind']} | {r['n_labels']} | {r['steps']} | {r['train_seconds']:.0f} | {_fmt(r['step']['auroc'])} | "
+            f"{_fmt(r['step'].get('within_prompt_auroc'))} | "
             f"{_fmt(r['outcome']['auroc'])} | {_fmt(r['step']['false_positive_rate'], 2)} / "
             f"{_fmt(r['step']['false_negative_rate'], 2)} | {ms(r['best_of_n'])} | "
             f"{np.mean(exact['best_of_n']) - np.mean(r['best_of_n']):.3f} | {ms(r['beam'])} | "
             f"{np.mean(exact['beam']) - np.mean(r['beam']):.3f} |"
         )
     top = max(r["n_labels"] for r in rows)
+    ceiling = data["ceiling"].get(model)
+    pass1 = float(np.mean(ceiling["pass_rate"])) if ceiling else None
     lines.append("")
     for kind in ("prm", "orm"):
         r = next((x for x in rows if x["kind"] == kind and x["n_labels"] == top), None)
@@ -392,8 +397,10 @@ def section_gap(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
                 f"- {kind} at {top} labels: best-of-{V.GAP_N} {ms(r['best_of_n'])}, {relation(r['best_of_n'], exact['best_of_n'])} "
                 f"the exact verifier's {ms(exact['best_of_n'])} (gap {np.mean(exact['best_of_n']) - np.mean(r['best_of_n']):.3f}); "
                 f"beam {ms(r['beam'])} against {ms(exact['beam'])} (gap {np.mean(exact['beam']) - np.mean(r['beam']):.3f}); "
-                f"step AUROC {_fmt(r['step']['auroc'])}."
-            )
+                f"step AUROC {_fmt(r['step']['auroc'])}, within prompts {_fmt(r['step'].get('within_prompt_auroc'))}."
+                + (f" A single sample's accuracy (pass@1) is {pass1:.3f}: choosing by the {kind.upper()} is "
+                   f"{relation(r['best_of_n'], [pass1])} it." if pass1 is not None else "")
+            )  # fmt: skip
     return lines + [""]
 
 
@@ -615,12 +622,14 @@ def section_setup(data: dict) -> list[str]:
         f"on, and {V.TRAIN_FIRST} on (the run's evaluation split extended from its Args) are the verifiers' "
         f"training prompts, {V.SAMPLES_PER_PROMPT} policy samples each at temperature 1. The learned verifiers of "
         f"sections 1, 4 and 5 were trained on {V.MAIN_LABELS} labelled samples:", "",
-        "| verifier | labels | steps | train s | step AUROC | outcome AUROC | step ECE | step FP / FN at 0.5 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| verifier | labels | steps | train s | step AUROC | step AUROC within prompts | outcome AUROC | step ECE | "
+        "step FP / FN at 0.5 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for name, q in sorted(data["quality"].items()):
         lines.append(
             f"| {name} | {q['n_labels']} | {q['steps']} | {q['train_seconds']:.0f} | {_fmt(q['step']['auroc'])} | "
+            f"{_fmt(q['step'].get('within_prompt_auroc'))} | "
             f"{_fmt(q['outcome']['auroc'])} | {_fmt(q['step']['ece'])} | {_fmt(q['step']['false_positive_rate'], 2)} / "
             f"{_fmt(q['step']['false_negative_rate'], 2)} |"
         )
