@@ -22,6 +22,7 @@ is an ordinary token). A beam's score is the sum of its chain tokens' log-probab
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
@@ -100,6 +101,37 @@ def _extend(beam: Beam, c: int, tok: int, lp: float, wrong: int = 0) -> Beam:
     )  # fmt: skip
 
 
+def _option_key(option: tuple[int, float]) -> tuple[float, int]:
+    return -option[1], option[0]
+
+
+def _options(top: dict[int, float], n_ordinary: int, expansion: int) -> list[tuple[int, float]]:
+    """The ``expansion`` most likely ordinary tokens of one position's top log-probabilities, most likely
+    first (ties: the lower id)."""
+    return sorted(((tok, lp) for tok, lp in top.items() if 0 <= tok < n_ordinary), key=_option_key)[:expansion]
+
+
+def _keep_best(plan: _Plan, beams, owners, out, targets, s: int, width: int, expansion: int, n_ordinary: int,
+               process: bool) -> None:  # fmt: skip
+    """Log-probability or process ranking of one step: every prompt's ``beams x expansion`` candidates
+    ranked as light tuples, and only the ``width`` kept ones built as beams.
+
+    A candidate's key is (locally wrong steps, -log-probability) for the process ranking,
+    (-log-probability,) otherwise, then its place in the order candidates are proposed (beam, then
+    option), so the kept beams are those of a stable sort of the candidates by key."""
+    pool: dict[int, list] = {}
+    for r, (i, b) in enumerate(owners):
+        beam, target = beams[i][b], targets[r] if targets is not None else None
+        row = pool.setdefault(i, [])
+        for tok, lp in _options(out[r][0].top_logprobs[0], n_ordinary, expansion):
+            wrong = int(target is not None and tok != target)
+            key = (beam.wrong + wrong, -(beam.logprob + lp)) if process else (-(beam.logprob + lp),)
+            row.append((key, len(row), b, tok, lp, wrong))
+    for i, row in pool.items():
+        c = plan.step(i, s)[1]
+        beams[i] = [_extend(beams[i][b], c, tok, lp, wrong) for _, _, b, tok, lp, wrong in heapq.nsmallest(width, row)]
+
+
 def _score(verifier: Verifier, cases, plan: _Plan, groups: dict[int, list[Beam]], s: int, how: str):
     """Every candidate of every prompt scored in ONE verifier call; returns the groups re-keyed and
     the number of tokens scored."""
@@ -158,31 +190,27 @@ def beam_search(
     # Reserved ids may outrank ordinary ones; ask for enough to keep `expansion` ordinary candidates.
     top_k = min(plan.vocab.size, expansion + (NUM_RESERVED if plan.vocab.special is not None else 0))
     beams = [[Beam((None,) * t.chain_length)] for t in truths]
+    bases = [list(p) for p in prompts]  # copied once, not at every step
+    n_ordinary = plan.vocab.num_ordinary
     calls = requests = scored = 0
     for s in tqdm(range(plan.n_steps), desc=f"beam search (W={width}, {rank})", unit="step", leave=False):
         owners = [(i, b) for i in range(len(truths)) if s < len(plan.slots[i]) for b in range(len(beams[i]))]
-        texts = [list(prompts[i]) + plan.prefix(i, s, beams[i][b].chain) for i, b in owners]
+        texts = [bases[i] + plan.prefix(i, s, beams[i][b].chain) for i, b in owners]
         out = backend.generate_scored(texts, max_tokens=1, temperature=0.0, top_logprobs=top_k)
         calls, requests = calls + 1, requests + len(texts)
         targets = _step_targets(generator, plan, truths, beams, owners, s) if rank == "process" else None
+        if verifier is None:
+            _keep_best(plan, beams, owners, out, targets, s, width, expansion, n_ordinary, rank == "process")
+            continue
         candidates: dict[int, list[Beam]] = {}
         for r, (i, b) in enumerate(owners):
             beam, c = beams[i][b], plan.step(i, s)[1]
-            options = sorted(
-                ((tok, lp) for tok, lp in out[r][0].top_logprobs[0].items() if plan.vocab.is_ordinary(tok)),
-                key=lambda x: (-x[1], x[0]),
-            )[:expansion]
-            for tok, lp in options:
-                wrong = int(targets is not None and targets[r] is not None and tok != targets[r])
-                candidates.setdefault(i, []).append(_extend(beam, c, tok, lp, wrong))
-        if verifier is not None:
-            candidates, n_scored = _score(verifier, cases, plan, candidates, s, aggregate)
-            scored += n_scored
+            for tok, lp in _options(out[r][0].top_logprobs[0], n_ordinary, expansion):
+                candidates.setdefault(i, []).append(_extend(beam, c, tok, lp))
+        candidates, n_scored = _score(verifier, cases, plan, candidates, s, aggregate)
+        scored += n_scored
         for i, cands in candidates.items():
-            key = {"logprob": lambda x: (-x.logprob,), "process": lambda x: (x.wrong, -x.logprob)}.get(
-                rank, _verifier_key
-            )
-            beams[i] = sorted(cands, key=key)[:width]
+            beams[i] = sorted(cands, key=_verifier_key)[:width]
     best = [b[0] for b in beams]
     outputs = [fill(tpl, beam.chain) for tpl, beam in zip(plan.templates, best)]
     return SearchOutcome(

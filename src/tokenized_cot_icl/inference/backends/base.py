@@ -122,7 +122,7 @@ class InferenceBackend(abc.ABC):
             raise ValueError(f"n must be >= 1; got {n}")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0; got {temperature}")
-        prompts = [[int(t) for t in p] for p in prompts]
+        prompts = [list(map(int, p)) for p in prompts]
         if any(not p for p in prompts):
             raise ValueError("every prompt needs at least one token")
         stops = [int(t) for t in (stop_token_ids or ())]
@@ -173,12 +173,15 @@ class InferenceBackend(abc.ABC):
             seed=seed,
             top_logprobs=int(top_logprobs),
         )
-        result = []
+        stop_set, result = frozenset(stops), []
         for conts in out:
-            cut = [truncate_at_stop(c.tokens, stops, max_tokens) for c in conts]
-            result.append(
-                [ScoredContinuation(t, c.logprobs[: len(t)], c.top_logprobs[: len(t)]) for t, c in zip(cut, conts)]
-            )
+            row = []
+            for c in conts:
+                t = truncate_at_stop(c.tokens, stop_set, max_tokens)
+                # Most continuations need no cut (a search step's one token): keep the engine's object.
+                same = len(t) == len(c.tokens) == len(c.logprobs) == len(c.top_logprobs) and t == c.tokens
+                row.append(c if same else ScoredContinuation(t, c.logprobs[: len(t)], c.top_logprobs[: len(t)]))
+            result.append(row)
         return result
 
     def close(self) -> None:
@@ -206,8 +209,8 @@ def model_eos_ids(model_dir: Path) -> list[int]:
 
 def truncate_at_stop(tokens: Sequence[int], stop_token_ids: Sequence[int], max_tokens: int) -> list[int]:
     """Cuts a continuation after its first stop id (kept) and at ``max_tokens``."""
-    out = [int(t) for t in tokens[:max_tokens]]
-    stops = set(stop_token_ids)
+    out = list(map(int, tokens[:max_tokens]))
+    stops = stop_token_ids if isinstance(stop_token_ids, (set, frozenset)) else set(stop_token_ids)
     for i, t in enumerate(out):
         if t in stops:
             return out[: i + 1]

@@ -58,7 +58,11 @@ class VLLMBackend(InferenceBackend):
 
     def _run(self, prompts, *, max_tokens, n, temperature, stop_token_ids, seed, **sampling):
         """One batched ``LLM.generate`` over token-id prompts (no detokenising); ``sampling`` adds
-        SamplingParams fields."""
+        SamplingParams fields.
+
+        The parameters are built fresh for this call and shared by its requests, so vLLM may copy them
+        shallowly per request (``skip_clone``, as its own beam search does) instead of deep-copying
+        them: the deep copy was the largest front-end cost of a step of a few thousand requests."""
         params = self.SamplingParams(
             n=n,
             max_tokens=max_tokens,
@@ -66,10 +70,13 @@ class VLLMBackend(InferenceBackend):
             stop_token_ids=stop_token_ids or None,
             seed=seed,
             detokenize=False,
+            skip_clone=True,
             **sampling,
         )
         requests = [self.TokensPrompt(prompt_token_ids=p) for p in prompts]
-        return self.llm.generate(requests, params, use_tqdm=len(requests) >= 64)
+        # No bar for one-token calls: a search step (thousands of them) shows its own progress, and
+        # vLLM's bar redraws its postfix for every finished request.
+        return self.llm.generate(requests, params, use_tqdm=len(requests) >= 64 and max_tokens > 1)
 
     def _generate(self, prompts, **request) -> Continuations:
         outputs = self._run(prompts, **request)
