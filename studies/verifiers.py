@@ -39,6 +39,7 @@ SAMPLES_PER_PROMPT = 16  # labelled samples per training prompt
 CHUNK = 512  # training prompts sampled per call (each chunk its own seed)
 LABEL_COUNTS = (512, 2048, 8192, 16384, 65536)  # labelled samples (the learned-verifier gap, Markov model)
 MAIN_LABELS = 2048  # the labelled samples of the verifiers in the accuracy-against-compute figures
+TRAIN_SEEDS = (0, 1, 2)  # the verifiers' training seeds at MAIN_LABELS (the gap's other points: seed 0)
 GAP_MODEL = "markov"  # the model of the learned-verifier gap
 WORK = "verifier-study"  # under the runs root: labelled data and verifier directories
 TRAIN_BATCH, MIN_STEPS, TRAIN_LR = 32, 150, 1e-3
@@ -179,13 +180,15 @@ def _write_labelled(start: Start, out: Path, n_labels: int) -> None:
     write_data(out, test + train, meta)
 
 
-def trained_verifier(start: Start, runs_root: Path, kind: str, n_labels: int) -> tuple[Path, dict[str, Any]]:
-    """A PRM or ORM on the first ``n_labels`` training samples (seed 0), with its held-out quality."""
+def trained_verifier(
+    start: Start, runs_root: Path, kind: str, n_labels: int, seed: int = 0
+) -> tuple[Path, dict[str, Any]]:
+    """A PRM or ORM on the first ``n_labels`` training samples (training ``seed``), with its held-out quality."""
     data = labelled_data(start, runs_root, data_labels(start.name))
-    vdir = work_dir(runs_root, start.name) / f"{kind}-{n_labels}"
+    vdir = work_dir(runs_root, start.name) / (f"{kind}-{n_labels}" + (f"-s{seed}" if seed else ""))
     with Claim(vdir):
         if not (vdir / "summary.json").is_file():
-            _train(vdir, data, kind, n_labels)
+            _train(vdir, data, kind, n_labels, seed)
         _measure_within_prompt(vdir, data)
     return vdir, json.loads((vdir / "summary.json").read_text())
 
@@ -200,19 +203,19 @@ def _measure_within_prompt(vdir: Path, data: Path) -> None:
         write_json(vdir / "summary.json", {**summary, "step": quality["step"], "outcome": quality["outcome"]})
 
 
-def _train(vdir: Path, data: Path, kind: str, n_labels: int) -> None:
+def _train(vdir: Path, data: Path, kind: str, n_labels: int, seed: int = 0) -> None:
     from tokenized_cot_icl.inference.learned_verifiers import evaluate_verifier, train_verifier
 
     began = time.perf_counter()
     info = train_verifier(
-        data, kind, vdir, steps=train_steps(n_labels), batch_size=TRAIN_BATCH, lr=TRAIN_LR, seed=0,
+        data, kind, vdir, steps=train_steps(n_labels), batch_size=TRAIN_BATCH, lr=TRAIN_LR, seed=seed,
         max_train_samples=n_labels,
     )  # fmt: skip
     seconds = time.perf_counter() - began
     quality = evaluate_verifier(vdir, data, split="test")
     summary = {
         "kind": kind, "n_labels": info["n_train_samples"], "steps": info["steps"], "batch_size": TRAIN_BATCH,
-        "lr": TRAIN_LR, "seed": 0, "final_loss": info["final_loss"], "train_seconds": seconds,
+        "lr": TRAIN_LR, "seed": seed, "final_loss": info["final_loss"], "train_seconds": seconds,
         "step": quality["step"], "outcome": quality["outcome"], "test_samples": quality["n_samples"],
         "test_prompts": quality["n_prompts"],
     }  # fmt: skip
@@ -386,6 +389,27 @@ def gap_results(start: Start, runs_root: Path, data_dir: Path) -> None:
             write_json(path, {"model": start.name, "rows": rows})
 
 
+def train_seed_results(start: Start, runs_root: Path, data_dir: Path) -> None:
+    """The spread over the verifiers' training seeds at MAIN_LABELS: seeds 1, 2 next to the gap's seed 0."""
+    path = data_dir / f"{start.name}-train-seeds.json"
+    rows = json.loads(path.read_text())["rows"] if path.is_file() else []
+    done = {(r["kind"], r["seed"]) for r in rows}
+    target = backend = None
+    for seed in TRAIN_SEEDS[1:]:
+        for kind in ("prm", "orm"):
+            if (kind, seed) in done:
+                continue
+            print(f"== {start.name}: {kind} on {MAIN_LABELS} labels, training seed {seed}", flush=True)
+            vdir, summary = trained_verifier(start, runs_root, kind, MAIN_LABELS, seed)
+            if target is None:
+                target, backend = open_model(start)
+            vdirs = {kind: vdir}
+            records = [r for s in SEEDS for r in scale(target, backend, kind, vdirs, s, ["best_of_n"])]
+            records += scale(target, backend, kind, vdirs, SEEDS[0], ["beam"])
+            rows.append({**summary, **_gap_accuracy(records)})
+            write_json(path, {"model": start.name, "n_labels": MAIN_LABELS, "rows": rows})
+
+
 def _gap_accuracy(records: list[dict]) -> dict[str, Any]:
     bon = [r["accuracy"] for r in records if r["method"] == "best_of_n" and r["n"] == GAP_N]
     beam = [r["accuracy"] for r in records if r["method"] == "beam" and r["n"] == GAP_WIDTH]
@@ -402,6 +426,7 @@ def run_study(runs_root: Path, data_dir: Path, train: bool = False, parts=("mode
     markov = next(s for s in chosen if s.name == "markov")
     if "gap" in parts:
         gap_results(markov, runs_root, data_dir)
+        train_seed_results(markov, runs_root, data_dir)
     if "models" in parts:
         quality = {}
         for start in chosen:
