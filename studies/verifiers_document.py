@@ -140,7 +140,7 @@ def compute_figure(model: str, c: dict, pass1: float, path: Path) -> Path:
     return save(fig, path)
 
 
-def gap_figure(rows: list[dict], exact: dict[str, list[float]], path: Path) -> Path:
+def gap_figure(rows: list[dict], exact: dict[str, list[float]], path: Path, pass1=None) -> Path:
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     for kind, color in (("prm", "tab:blue"), ("orm", "tab:orange")):
@@ -155,6 +155,8 @@ def gap_figure(rows: list[dict], exact: dict[str, list[float]], path: Path) -> P
                 label=f"{kind}: outcome AUROC")  # fmt: skip
     a1.axhline(np.mean(exact["best_of_n"]), color="black", lw=1, label=f"best-of-{V.GAP_N}, exact")
     a1.axhline(np.mean(exact["beam"]), color="black", lw=1, ls="--", label=f"beam W={V.GAP_WIDTH}, exact")
+    if pass1 is not None:
+        a1.axhline(pass1, color="0.5", ls=":", lw=1, label="pass@1")
     a2.axhline(0.5, color="0.5", ls=":", lw=1)
     for ax, ylabel in ((a1, "answer accuracy"), (a2, "AUROC on held-out prompts")):
         ax.set_xscale("log", base=2)
@@ -358,7 +360,9 @@ def section_gap(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
         "beam": next((p["acc"] for p in c.get(("beam", "exact"), []) if p["n"] == V.GAP_WIDTH), [float("nan")]),
     }
     rows = sorted(gap["rows"], key=lambda r: (r["kind"], r["n_labels"]))
-    fig = gap_figure(rows, exact, doc_dir / fig_dir / "label-counts.png")
+    ceiling = data["ceiling"].get(model)
+    pass1 = float(np.mean(ceiling["pass_rate"])) if ceiling else None
+    fig = gap_figure(rows, exact, doc_dir / fig_dir / "label-counts.png", pass1)
     lines = [
         "## 2. The learned-verifier gap", "",
         f"PRMs and ORMs for the {model} model trained on the first {_counts(rows)} labelled samples "
@@ -388,8 +392,6 @@ def section_gap(data: dict, fig_dir: str, doc_dir: Path) -> list[str]:
             f"{np.mean(exact['beam']) - np.mean(r['beam']):.3f} |"
         )
     top = max(r["n_labels"] for r in rows)
-    ceiling = data["ceiling"].get(model)
-    pass1 = float(np.mean(ceiling["pass_rate"])) if ceiling else None
     lines.append("")
     for kind in ("prm", "orm"):
         r = next((x for x in rows if x["kind"] == kind and x["n_labels"] == top), None)
