@@ -363,6 +363,20 @@ def ceiling_results(start: Start, model, data_dir: Path) -> None:
 
 
 # ---- the learned-verifier gap ----------------------------------------------------------------------------
+def gap_row(start: Start, runs_root: Path, kind: str, n_labels: int, model: dict, seed: int = 0) -> dict:
+    """One trained verifier's quality with its best-of-N (every seed) and beam accuracy.
+
+    ``model`` caches the opened policy (target, backend) across calls: it is opened only when a row is computed.
+    """
+    vdir, summary = trained_verifier(start, runs_root, kind, n_labels, seed)
+    if not model:
+        model["target"], model["backend"] = open_model(start)
+    target, backend, vdirs = model["target"], model["backend"], {kind: vdir}
+    records = [r for s in SEEDS for r in scale(target, backend, kind, vdirs, s, ["best_of_n"])]
+    records += scale(target, backend, kind, vdirs, SEEDS[0], ["beam"])
+    return {**summary, **_gap_accuracy(records)}
+
+
 def gap_results(start: Start, runs_root: Path, data_dir: Path) -> None:
     """PRM and ORM at every label count: held-out quality, best-of-16 and beam accuracy (result 2)."""
     path = data_dir / f"{start.name}-label-counts.json"
@@ -373,19 +387,13 @@ def gap_results(start: Start, runs_root: Path, data_dir: Path) -> None:
     if rows:
         write_json(path, {"model": start.name, "rows": rows})
     done = {(r["kind"], r["n_labels"]) for r in rows}
-    target = backend = None
+    model: dict = {}
     for n_labels in sorted(LABEL_COUNTS, key=lambda n: n != MAIN_LABELS):  # the main verifiers first
         for kind in ("prm", "orm"):
             if (kind, n_labels) in done:
                 continue
             print(f"== {start.name}: {kind} on {n_labels} labels", flush=True)
-            vdir, summary = trained_verifier(start, runs_root, kind, n_labels)
-            if target is None:
-                target, backend = open_model(start)
-            vdirs = {kind: vdir}
-            records = [r for seed in SEEDS for r in scale(target, backend, kind, vdirs, seed, ["best_of_n"])]
-            records += scale(target, backend, kind, vdirs, SEEDS[0], ["beam"])
-            rows.append({**summary, **_gap_accuracy(records)})
+            rows.append(gap_row(start, runs_root, kind, n_labels, model))
             write_json(path, {"model": start.name, "rows": rows})
 
 
@@ -394,19 +402,13 @@ def train_seed_results(start: Start, runs_root: Path, data_dir: Path) -> None:
     path = data_dir / f"{start.name}-train-seeds.json"
     rows = json.loads(path.read_text())["rows"] if path.is_file() else []
     done = {(r["kind"], r["seed"]) for r in rows}
-    target = backend = None
+    model: dict = {}
     for seed in TRAIN_SEEDS[1:]:
         for kind in ("prm", "orm"):
             if (kind, seed) in done:
                 continue
             print(f"== {start.name}: {kind} on {MAIN_LABELS} labels, training seed {seed}", flush=True)
-            vdir, summary = trained_verifier(start, runs_root, kind, MAIN_LABELS, seed)
-            if target is None:
-                target, backend = open_model(start)
-            vdirs = {kind: vdir}
-            records = [r for s in SEEDS for r in scale(target, backend, kind, vdirs, s, ["best_of_n"])]
-            records += scale(target, backend, kind, vdirs, SEEDS[0], ["beam"])
-            rows.append({**summary, **_gap_accuracy(records)})
+            rows.append(gap_row(start, runs_root, kind, MAIN_LABELS, model, seed))
             write_json(path, {"model": start.name, "n_labels": MAIN_LABELS, "rows": rows})
 
 
