@@ -63,8 +63,25 @@ def design_lines(
         f"| evaluation | every {a.eval_every_n_steps} steps, greedy answers of {a.n_eval_generate} held-out prompts |",
         f"| seeds | {seeds} |",
         f"| compute | {n_runs} of {n_planned} planned runs finished, {minutes:.1f} min of training wall time "
-        "(one run at a time, one thread, on a 2-core machine shared with other work) |",
+        "(one thread per run, at most two runs at a time, on 2 CPU cores shared with other work) |",
     ]
+
+
+def pilot_row(cells: list[CellResult]) -> str:
+    """The step budget and the pilot that set it: the first trained pair of the first cell in training order."""
+    pair = next((c.pairs[0] for c in cells if c.pairs), None)
+    budget = int(cells[0].args.n_tasks // cells[0].args.batch_size)
+    if pair is None:
+        return f"| step budget | {budget} steps (no pair trained yet) |"
+
+    def reached(run) -> str:
+        return f"at step {run.crossing}" if run.crossing is not None else f"not by step {int(run.steps[-1])}"
+
+    std, cot = pair
+    return (
+        f"| step budget | {budget} steps, kept after the pilot (the first cell's seed-{std.seed} pair, "
+        f"`{std.name}` / `{cot.name}`): skill 0.5 reached by cot {reached(cot)}, by standard {reached(std)} |"
+    )
 
 
 def cell_rows(cells: list[CellResult]) -> list[str]:
@@ -199,6 +216,7 @@ def study1_lines(card: Path, cells, init_cells, figures: dict[str, Path], doc: P
             sum(c.n_planned for c in cells),
             f"the first cell; the others change {varied_axes(cells)}",
         ),
+        pilot_row(cells),
         "",
         method_text(),
         "",

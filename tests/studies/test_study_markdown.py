@@ -53,3 +53,11 @@ def test_recipe_rows_pair_each_recipe_with_all_cot():
     assert "| 0.000 [0.000, 0.000] | 0.00 [0.00, 0.00] | 1.000 |" in rows[3]
     assert rows[4].endswith("| - |")  # all-standard: a reference row without a verdict
     assert recipe_test_rows(recipes[1:]) == []
+
+
+def test_the_pilot_row_reports_the_first_pair_and_the_budget():
+    from studies.study_markdown import pilot_row
+
+    row = pilot_row([cell("m4", (None,) + SLOW[1:], FAST)])
+    assert row.startswith("| step budget | ") and "seed-0 pair" in row
+    assert "by cot at step 750" in row and "by standard not by step" in row
