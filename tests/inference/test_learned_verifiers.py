@@ -120,3 +120,19 @@ def test_within_prompt_auroc_ranks_each_prompts_candidates_against_each_other():
     assert lv.within_prompt_auroc(scores, labels, prompts) == 0.0
     assert lv.auroc(scores, labels) == 9 / 16
     assert lv.within_prompt_auroc([0.5, 0.5], [1, 1], [0, 0]) is None  # no prompt has both classes
+
+
+def test_an_interrupted_training_resumed_equals_an_uninterrupted_one(data_dir, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    lv.train_verifier(data_dir, "prm", whole, steps=6, batch_size=4, log_every=2, progress=False)
+    lv.train_verifier(data_dir, "prm", part, steps=4, batch_size=4, log_every=2, progress=False, checkpoint_every=2)
+    assert (part / lv.CHECKPOINT_DIR / "state.json").is_file()  # step 2: the run "stopped" after it
+    with pytest.raises(ValueError, match="other settings"):
+        lv.train_verifier(data_dir, "prm", part, steps=6, batch_size=8, progress=False, resume=True)
+    lv.train_verifier(data_dir, "prm", part, steps=6, batch_size=4, log_every=2, progress=False, resume=True)
+    a, b = load_file(str(whole / "model.safetensors")), load_file(str(part / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (whole / "metrics.jsonl").read_text() == (part / "metrics.jsonl").read_text()

@@ -73,8 +73,9 @@ def _train(ns: argparse.Namespace) -> int:
     _check_data_of_run(ns.run, ns.data)
     init = ns.run if ns.init == "policy" else None
     info = train_verifier(
-        ns.data, ns.kind, ns.out, steps=ns.steps, batch_size=ns.batch_size, lr=ns.lr, seed=ns.seed, init=init
-    )
+        ns.data, ns.kind, ns.out, steps=ns.steps, batch_size=ns.batch_size, lr=ns.lr, seed=ns.seed, init=init,
+        checkpoint_every=ns.checkpoint_every, resume=ns.resume,
+    )  # fmt: skip
     print(f"{info['kind']} trained {info['steps']} steps on {info['n_train_samples']} samples; "
           f"final loss {info['final_loss']:.4f}\nwrote {ns.out}")  # fmt: skip
     return 0
@@ -170,6 +171,14 @@ def add_commands(subparsers) -> None:
     train.add_argument(
         "--init", choices=("scratch", "policy"), default="scratch", help="policy: start from RUN's final model"
     )
+    train.add_argument(
+        "--checkpoint-every", type=non_negative_int, default=0, metavar="S",
+        help="save weights, optimizer and sampler state to VDIR/checkpoint every S steps (0: never)",
+    )  # fmt: skip
+    train.add_argument(
+        "--resume", action="store_true",
+        help="continue from VDIR/checkpoint (same data and settings); the result equals an uninterrupted training",
+    )  # fmt: skip
     train.set_defaults(func=_train)
 
     ev = sub.add_parser(

@@ -196,12 +196,15 @@ def _logits(model, records, kind: str) -> tuple[torch.Tensor, list[float]]:
 def train_verifier(
     data_dir: str | Path, kind: str, out: str | Path, *, steps: int = 300, batch_size: int = 16,
     lr: float = 1e-3, seed: int = 0, init: Optional[str | Path] = None, max_train_samples: int = 0,
-    log_every: int = 10, progress: bool = True,
+    log_every: int = 10, progress: bool = True, checkpoint_every: int = 0, resume: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Trains a PRM or ORM on the data directory's ``train`` split (its first ``max_train_samples``
     when > 0) and writes the verifier directory: ``config.json`` + ``model.safetensors`` (a
     ``transformers`` token-classification model with one label), ``verifier.json``, the training loss
-    every ``log_every`` steps in ``metrics.jsonl``, and a manifest of them all."""
+    every ``log_every`` steps in ``metrics.jsonl``, and a manifest of them all.
+
+    Every ``checkpoint_every`` steps (0: never) the weights, optimizer and sampler state go to
+    ``OUT/checkpoint/``; ``resume`` continues from there, and the result equals an uninterrupted run."""
     from tqdm.auto import tqdm
 
     from tokenized_cot_icl.foundation.loggers import JsonlLogger
@@ -222,9 +225,16 @@ def train_verifier(
     rng = np.random.default_rng(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    logger = JsonlLogger(out, kind, resumed=False)
-    losses = []
-    bar = tqdm(range(1, steps + 1), desc=f"train {kind}", unit="step", disable=not progress, leave=False)
+    # What the trajectory depends on (not ``steps``: the learning rate is constant, so a resume may extend).
+    setup = {
+        "kind": kind, "data": str(Path(data_dir).resolve()), "n_train_samples": len(train),
+        "batch_size": batch_size, "lr": lr, "seed": seed, "init": str(init) if init is not None else None,
+    }  # fmt: skip
+    start, losses = 0, []
+    if resume:
+        start, losses = _load_checkpoint(out, setup, model, optimizer, rng)
+    logger = JsonlLogger(out, kind, resumed=start > 0, resume_step=start)
+    bar = tqdm(range(start + 1, steps + 1), desc=f"train {kind}", unit="step", disable=not progress, leave=False)
     for step in bar:
         batch = [train[i] for i in rng.choice(len(train), size=min(batch_size, len(train)), replace=False)]
         logits, labels = _logits(model, batch, kind)
@@ -237,6 +247,8 @@ def train_verifier(
             window = float(np.mean(losses[-log_every:]))
             logger.log_metrics({"train/loss": window, "train/samples_seen": step * len(batch)}, step)
             bar.set_postfix(loss=f"{window:.4f}")
+        if checkpoint_every and step % checkpoint_every == 0 and step < steps:
+            _save_checkpoint(out, setup, model, optimizer, rng, step, losses)
     model.save_pretrained(out, safe_serialization=True)
     info = {
         "kind": kind, "args": args.to_dict(), "data": str(Path(data_dir).resolve()), "data_meta": meta,
@@ -247,6 +259,56 @@ def train_verifier(
     write_json(out / VERIFIER_FILE, info)
     write_manifest(out)
     return info
+
+
+CHECKPOINT_DIR = "checkpoint"
+
+
+def _save_checkpoint(out: Path, setup: dict, model, optimizer, rng: np.random.Generator, step: int, losses) -> None:
+    """Weights (safetensors), optimizer state, sampler state and losses, swapped in whole: a crash
+    mid-write leaves the previous checkpoint intact."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    new, old, final = (out / f"{CHECKPOINT_DIR}{suffix}" for suffix in (".new", ".old", ""))
+    for stale in (new, old):  # leftovers of an interrupted swap, written by this function
+        if stale.is_dir():
+            shutil.rmtree(stale)
+    new.mkdir()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(new / "model.safetensors"))
+    torch.save(optimizer.state_dict(), new / "optimizer.pt")
+    write_json(new / "state.json", {"setup": setup, "step": step, "losses": losses, "rng": rng.bit_generator.state})
+    write_manifest(new)
+    if final.is_dir():
+        final.rename(old)
+    new.rename(final)
+    if old.is_dir():
+        shutil.rmtree(old)
+
+
+def _load_checkpoint(out: Path, setup: dict, model, optimizer, rng: np.random.Generator) -> tuple[int, list[float]]:
+    """Restores ``OUT/checkpoint`` into the fresh model, optimizer and sampler; (step, losses). No
+    checkpoint: (0, []), a fresh start."""
+    from safetensors.torch import load_file
+
+    ck = out / CHECKPOINT_DIR
+    if not ck.is_dir():
+        return 0, []
+    if not verify_directory(ck):
+        raise ValueError(f"{ck}: no {MANIFEST_FILE} vouches for the checkpoint's files; remove it to start over")
+    state = json.loads((ck / "state.json").read_text())
+    written = state["setup"]
+    differ = sorted(k for k in setup if written.get(k) != setup[k])
+    if differ:
+        was = ", ".join(f"{k}={written.get(k)!r}" for k in differ)
+        raise ValueError(
+            f"{ck} was written by a training with other settings ({was}); resume with those or use another --out"
+        )
+    model.load_state_dict(load_file(str(ck / "model.safetensors")))
+    optimizer.load_state_dict(torch.load(ck / "optimizer.pt", weights_only=True))  # manifest-verified above
+    rng.bit_generator.state = state["rng"]
+    return int(state["step"]), list(state["losses"])
 
 
 def load_reward_model(vdir: str | Path):
