@@ -16,12 +16,17 @@ for byte the same, with or without runs/:
 
     python scripts/reproduce.py --no-train
 
-The committed document came from Study 1 trained first (38 minutes on 2 CPU cores), then Study 2
-and the control within 56 minutes in all, then the document regenerated:
+The committed summaries came from `cot-icl reproduce` (training only) with one thread per run on
+2 CPU cores, Study 1 two runs at a time and Study 2 one at a time, then this script with
+``--no-train`` (Study 1's cells train in the card's order, so a session finishes whole cells):
 
-    python scripts/reproduce.py --cards study1_cot_speed --jobs 1 --threads 1 --budget-minutes 38
-    python scripts/reproduce.py --cards study2_cot_recipe study1_init study1_cot_speed \
-        --jobs 1 --threads 1 --budget-minutes 56
+    cot-icl reproduce --cards study1_in_context --jobs 2 --threads 1
+    cot-icl reproduce --cards study2_cot_recipe --jobs 1 --threads 1
+    python scripts/reproduce.py --no-train
+
+A later session resumes from a clean checkout with ``python scripts/reproduce.py --jobs 2 --threads 1``:
+it trains only the planned runs that have no summary (``cot-icl reproduce`` alone does not read the
+summaries, so it would retrain runs whose directories are gone).
 
 Other cards (e.g. the earlier ``reproduction`` settings) can be added with ``--cards``.
 """
