@@ -279,7 +279,7 @@ def verdict(effect: Effect | None, claimed: int, alpha: float = ALPHA) -> str:
     if effect.p < alpha and effect.excludes_zero and side == -claimed:
         return f"contradicted (p={p_text(effect.p)}, {ci})"
     if effect.p_floor >= alpha and effect.excludes_zero:  # the data lean one way; the design cannot say more
-        design = f"{effect.n} pair{'s' * (effect.n != 1)}" if effect.dz is not None else "this design"
+        design = f"these {effect.n} pair{'s' * (effect.n != 1)}" if effect.dz is not None else "this design"
         return (
             f"inconclusive (p={p_text(effect.p)}; the smallest p {design} can reach is {p_text(effect.p_floor)}; {ci})"
         )

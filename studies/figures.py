@@ -173,14 +173,58 @@ def forest_plot(cells, path: Path, title: str) -> Path:
     return save(fig, path)
 
 
+def cot_step_curves(cells, path: Path, title: str) -> Path:
+    """Accuracy of each chain token y1..yC of the cot runs over training, one panel per cell with cot runs.
+
+    Mean over seeds with a min-max band; yC is the answer. Raw accuracy, not skill: each chain
+    position has its own majority share.
+    """
+    import matplotlib.pyplot as plt
+
+    from studies.study1 import h_diversity
+
+    trained = [c for c in cells if any(r.per_index_curves is not None for r in c.cot)]
+    cols = min(3, max(1, len(trained)))
+    rows = max(1, -(-len(trained) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.3 * rows), squeeze=False)
+    colors = plt.get_cmap("viridis")
+    for ax, c in zip(axes.ravel(), trained):
+        runs = [r for r in c.cot if r.per_index_curves is not None]
+        steps = runs[0].steps
+        curves = np.array([r.per_index_curves[:, : len(steps)] for r in runs if len(r.steps) == len(steps)])
+        chain = curves.shape[1]
+        for k in range(chain):
+            color = colors(k / max(1, chain - 1) * 0.85)
+            label = f"y{k + 1}" + (" (answer)" if k == chain - 1 else "")
+            ax.plot(steps, curves[:, k].mean(axis=0), color=color, label=label)
+            ax.fill_between(steps, curves[:, k].min(axis=0), curves[:, k].max(axis=0), color=color, alpha=0.15, lw=0)
+        a = c.args
+        ax.set_title(
+            f"{c.cell} ({len(curves)} seed{'s' * (len(curves) != 1)})\nH {h_diversity(a)}, DAG {a.dag_strategy}, C={a.chain_length}",
+            fontsize=8,
+        )
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("step")
+        ax.set_ylabel("accuracy of the chain token")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(trained) :]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save(fig, path)
+
+
 def study1_figures(cells, fig_dir: Path, stem: str = "study1") -> dict[str, Path]:
-    """Study 1's three figures, keyed as :func:`studies.study_markdown.study1_lines` places them."""
+    """Study 1's four figures, keyed as :func:`studies.study_markdown.study1_lines` places them."""
     fig_dir = Path(fig_dir)
     curves = "Study 1: skill above the majority answer, mean over seeds (band: min–max; dotted: mean transition step)"
+    steps = "Study 1: cot runs' accuracy of each chain token over training, mean over seeds (band: min–max)"
     return {
         "phase": phase_diagram(cells, fig_dir / f"{stem}_phase_diagram.png", "Study 1: verdict per cell"),
         "forest": forest_plot(cells, fig_dir / f"{stem}_forest.png", "Study 1: paired cot − standard transition step"),
         "curves": cell_curves(cells, fig_dir / f"{stem}_curves.png", curves),
+        "steps": cot_step_curves(cells, fig_dir / f"{stem}_cot_steps.png", steps),
     }
 
 

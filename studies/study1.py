@@ -54,6 +54,8 @@ class RunSpeed:
     majority: float
     per_index: list[float]  # final accuracy of y1..yC (cot) or of the answer (standard)
     fit: LogisticFit | None
+    # accuracy of y1..yC at every evaluated step, one row per chain index (None: not recorded)
+    per_index_curves: np.ndarray | None = None
 
     @property
     def skill(self) -> np.ndarray:
@@ -82,12 +84,13 @@ def run_speed(source: Path | RunSummary) -> RunSpeed:
     steps, accuracy = run.series(ANSWER_KEY)
     majority = run.majority_share
     keys = chain_index_keys(metric_keys(run.records))
-    per_index = [float(run.series(key)[1][-1]) for _, key in keys]
+    curves = np.array([run.series(key)[1] for _, key in keys]) if keys else None
+    per_index = [float(row[-1]) for row in curves] if curves is not None else []
     skill = (accuracy - majority) / (1 - majority)
     fit = logistic_fit(steps, skill) if int((steps > 0).sum()) >= 3 else None
     args = run.args
     return RunSpeed(
-        run.name, args.seed, args.init_seed, args.prompt_strategy, steps, accuracy, majority, per_index, fit
+        run.name, args.seed, args.init_seed, args.prompt_strategy, steps, accuracy, majority, per_index, fit, curves
     )
 
 

@@ -167,7 +167,8 @@ def method_text() -> str:
         f"({N_RESAMPLES} resamples of the pairs, seed 0), Cohen's d_z (mean difference / sd of the "
         "differences) with its bootstrap interval, and the exact two-sided sign-flip p (sign patterns sampled, "
         f"seed 0, beyond {EXACT_LIMIT.bit_length() - 1} pairs). With n pairs the smallest attainable p is "
-        "2 / 2^n: 0.0625 for 5 pairs, 0.031 for 6. Contrasts between matched cells (every setting equal but "
+        "2 / 2^n: 0.0625 for 5 pairs, 0.031 for 6; a tied pair (both runs never reaching skill 0.5) carries no "
+        "sign, so 6 pairs with one tie can reach no lower than 0.0625. Contrasts between matched cells (every setting equal but "
         "the one compared) take the difference of the cells' means over independent seeds, with a bootstrap "
         "interval (each cell resampled) and an exact relabelling p within each matched pair of cells; pooled "
         "contrasts average the matched pairs, relabelling within each. **Verdicts** are computed, never chosen: "
@@ -242,6 +243,8 @@ def study1_lines(card: Path, cells, init_cells, figures: dict[str, Path], doc: P
         *secondary_rows(effects),
         "",
     ]
+    if "steps" in figures:
+        lines += [image(figures["steps"], doc, "Study 1 cot runs' per-step accuracy over training"), ""]
     timed = [e for e in effects if e.final is not None]
     locality = locality_contrasts(timed)
     if locality:
@@ -343,6 +346,12 @@ def recipe_test_rows(recipes: list[RecipeResult]) -> list[str]:
     return lines
 
 
+def sign_flip_floor(recipes: list[RecipeResult]) -> str:
+    """The sign-flip floor 2 / 2^n for the seed counts the recipes were paired over, e.g. ``0.031 for 6 pairs``."""
+    counts = sorted({len(r.seeds) for r in recipes if r.seeds})
+    return ", ".join(f"{p_text(2 / 2**n)} for {n} pair{'s' * (n != 1)}" for n in counts) or "no pairs yet"
+
+
 def study2_lines(card: Path, recipes: list[RecipeResult], figure: Path, doc: Path, a: Args, minutes: float):
     runs = sum(len(r.seeds) for r in recipes)
     seeds = ", ".join(map(str, sorted({s for r in recipes for s in r.seeds}))) or "none finished"
@@ -379,8 +388,8 @@ def study2_lines(card: Path, recipes: list[RecipeResult], figure: Path, doc: Pat
             "",
             "Runs of different recipes with the same task seed share the task and its held-out prompts and are "
             "compared in pairs: the mean paired difference with a percentile-bootstrap 95% interval, Cohen's "
-            "d_z and the exact two-sided sign-flip p (with n pairs the smallest attainable p is 2 / 2^n: 0.125 "
-            f"for 4 pairs). Verdict on the mixed recipes: *supported* when p < {ALPHA} and the interval lies "
+            "d_z and the exact two-sided sign-flip p (with n pairs the smallest attainable p is 2 / 2^n: "
+            f"{sign_flip_floor(recipes)}). Verdict on the mixed recipes: *supported* when p < {ALPHA} and the interval lies "
             "above 0, *contradicted* when both hold below 0, *inconclusive* otherwise; the all-standard recipe "
             "is shown for reference.",
             "",

@@ -32,8 +32,9 @@ def run(strategy: str, seed: int, cross_at: int | None, chain: int = 2) -> RunSp
     """Skill 0 until ``cross_at``, then a step to 0.9 accuracy (never: flat at the majority answer)."""
     per_index = [0.95] * chain if strategy == "cot" else [0.9]
     accuracy = accuracy_curve(cross_at)
+    curves = np.array([accuracy] * len(per_index))
     return RunSpeed(
-        f"{strategy}-seed{seed}", seed, seed, strategy, STEPS, accuracy, MAJORITY, per_index, _fit(cross_at)
+        f"{strategy}-seed{seed}", seed, seed, strategy, STEPS, accuracy, MAJORITY, per_index, _fit(cross_at), curves
     )
 
 

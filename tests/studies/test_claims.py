@@ -68,7 +68,7 @@ def test_recipe_claims_are_paired_by_seed_with_the_p_floor_stated():
     assert free.verdict.startswith("supported") and "over 6 seeds" in free.measured
     assert think.verdict.startswith("inconclusive") and "forced think" in think.claim
     four = recipe_fixes_it(_recipes(4, 0.2))[0]
-    assert four.verdict.startswith("inconclusive (p=0.125; the smallest p 4 pairs can reach is 0.125")
+    assert four.verdict.startswith("inconclusive (p=0.125; the smallest p these 4 pairs can reach is 0.125")
     worse = recipe_fixes_it(_recipes(6, -0.2))[0]
     assert worse.verdict.startswith("contradicted")
     shifted = _recipes(6, 0.2)

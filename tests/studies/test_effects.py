@@ -57,7 +57,7 @@ def test_five_pairs_cannot_reach_five_percent():
     e = cell_effects(cell("c", SLOW[:5], FAST[:5]))
     assert e.transition.p == pytest.approx(2 / 32) and e.transition.excludes_zero
     assert verdict(e.transition, -1) == (
-        "inconclusive (p=0.062; the smallest p 5 pairs can reach is 0.062; 95% CI excludes 0)"
+        "inconclusive (p=0.062; the smallest p these 5 pairs can reach is 0.062; 95% CI excludes 0)"
     )
     assert verdict(None, -1) == "not tested"
 

@@ -14,8 +14,8 @@ def test_forest_plot_bytes_are_deterministic(tmp_path):
     assert b"Software" not in first and b"matplotlib" not in first
 
 
-def test_study1_figures_are_the_three_the_page_places(tmp_path):
+def test_study1_figures_are_the_four_the_page_places(tmp_path):
     cells = [cell("a", (2000, 2250), (750, 1000))]
     figures = study1_figures(cells, tmp_path)
-    assert sorted(figures) == ["curves", "forest", "phase"]
+    assert sorted(figures) == ["curves", "forest", "phase", "steps"]
     assert all(path.parent == tmp_path and path.stat().st_size > 5000 for path in figures.values())

@@ -66,7 +66,7 @@ def test_document_of_both_studies(study_runs, capsys):
         re.search(r"\| \*\*(supported|contradicted|inconclusive|not tested)\b", r) for r in rows
     )
     assert "README summary table" in capsys.readouterr().out
-    for png in ("study1_phase_diagram.png", "study1_curves.png", "study2_recipes.png"):
+    for png in ("study1_phase_diagram.png", "study1_curves.png", "study1_cot_steps.png", "study2_recipes.png"):
         assert (root / "docs" / "experiments" / png).stat().st_size > 5000
         assert f"](experiments/{png})" in text
 
@@ -77,6 +77,8 @@ def test_study1_rows_are_the_runs_numbers(study_runs):
     assert cells["C4"].phase == "not run" and cells["C2"].complete
     speed = run_speed(runs / "C2-cot-seed1")
     assert speed.per_index and len(speed.per_index) == 2  # y1 and the answer
+    assert speed.per_index_curves.shape == (2, len(speed.steps))  # y1 and the answer at every evaluation
+    np.testing.assert_allclose(speed.per_index_curves[:, -1], speed.per_index)
     np.testing.assert_allclose(speed.skill, (speed.accuracy - speed.majority) / (1 - speed.majority))
     assert cells["C2"].cot[1].crossing == speed.crossing
     assert cells["C2"].phase in ("cot faster", "standard faster", "no clear difference", "neither learns")

@@ -25,7 +25,7 @@ def test_study1_tables_print_pairs_reached_intervals_and_verdicts(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| `m16` |"))
     assert "| pool of 16 | markov | 2 | 5 | 1 / 5 of 5 | 2900 / 2150 |" in row
     assert f"| {interval(e.transition)} |" in row and row.endswith(f"| {transition_verdict(e)} |")
-    assert "the smallest p 5 pairs can reach is 0.062" in row
+    assert "the smallest p these 5 pairs can reach is 0.062" in row
     assert "| `m16` | never, never, 2500, never, never / 2000, 2250, 1750, 2500, 2250 |" in text
     assert "![Study 1 paired transition-step differences](experiments/forest.png)" in text
     assert "### Locality" in text and "| H pool of 4, C=2 (`m4`, `i4`) | −1200 (5) | 0 (5) |" in text
@@ -49,7 +49,7 @@ def test_recipe_rows_pair_each_recipe_with_all_cot():
     rows = recipe_test_rows(recipes)
     assert len(rows) == 2 + 4
     assert rows[2].startswith("| `alpha1` | 0.50 | free | 4 | 0.610 | 0.307 | 0.302 [")
-    assert "inconclusive (p=0.125; the smallest p 4 pairs can reach is 0.125" in rows[2]
+    assert "inconclusive (p=0.125; the smallest p these 4 pairs can reach is 0.125" in rows[2]
     assert "| 0.000 [0.000, 0.000] | 0.00 [0.00, 0.00] | 1.000 |" in rows[3]
     assert rows[4].endswith("| - |")  # all-standard: a reference row without a verdict
     assert recipe_test_rows(recipes[1:]) == []
