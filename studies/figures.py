@@ -88,21 +88,47 @@ def save(fig, path: Path) -> Path:
     return path
 
 
+def panel_grid(n: int):
+    """A figure with ``n`` panels, at most three per row; returns ``(fig, axes)`` with ``axes`` flat."""
+    import matplotlib.pyplot as plt
+
+    cols = min(3, max(1, n))
+    rows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.3 * rows), squeeze=False)
+    return fig, axes.ravel()
+
+
+def band(ax, steps, values: np.ndarray, color, label: str, alpha: float) -> None:
+    """The mean over rows of ``values`` as a line, with its min-max band."""
+    ax.plot(steps, values.mean(axis=0), color=color, label=label)
+    ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=color, alpha=alpha, linewidth=0)
+
+
+def finish_panels(fig, axes, used: int, title: str, path: Path) -> Path:
+    """Labels the used panels, hides the rest, titles the figure and saves it."""
+    for ax in axes[:used]:
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes[used:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save(fig, path)
+
+
 def cell_curves(cells, path: Path, title: str) -> Path:
     """Skill above the majority answer over training, one panel per trained cell (mean, min-max band over seeds).
 
     Dotted vertical lines: each strategy's mean transition step (censored at the budget).
     """
-    import matplotlib.pyplot as plt
 
     from studies.effects import cell_effects, transition_verdict
     from studies.study1 import h_diversity
 
     trained = [c for c in cells if c.standard or c.cot]
-    cols = min(3, max(1, len(trained)))
-    rows = max(1, -(-len(trained) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.3 * rows), squeeze=False)
-    for ax, c in zip(axes.ravel(), trained):
+    fig, axes = panel_grid(len(trained))
+    for ax, c in zip(axes, trained):
         effects = cell_effects(c)
         means = {"standard": effects.mean_standard, "cot": effects.mean_cot}
         for strategy, runs in (("standard", c.standard), ("cot", c.cot)):
@@ -111,8 +137,7 @@ def cell_curves(cells, path: Path, title: str) -> Path:
             steps = runs[0].steps
             skill = np.array([r.skill[: len(steps)] for r in runs if len(r.steps) == len(steps)])
             color = STRATEGY_COLORS[strategy]
-            ax.plot(steps, skill.mean(axis=0), color=color, label=f"{strategy} ({len(skill)} seeds)")
-            ax.fill_between(steps, skill.min(axis=0), skill.max(axis=0), color=color, alpha=0.2, linewidth=0)
+            band(ax, steps, skill, color, f"{strategy} ({len(skill)} seeds)", 0.2)
             if means[strategy] is not None:
                 ax.axvline(means[strategy], color=color, linestyle=":", linewidth=1)
         ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
@@ -120,15 +145,8 @@ def cell_curves(cells, path: Path, title: str) -> Path:
         verdict = transition_verdict(effects).split(" (")[0]
         ax.set_title(f"{c.cell}\nH {h_diversity(a)}, DAG {a.dag_strategy}, C={a.chain_length}: {verdict}", fontsize=8)
         ax.set_ylim(-0.3, 1.02)
-        ax.set_xlabel("step")
         ax.set_ylabel("skill above majority answer")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    for ax in axes.ravel()[len(trained) :]:
-        ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return save(fig, path)
+    return finish_panels(fig, axes, len(trained), title, path)
 
 
 def forest_plot(cells, path: Path, title: str) -> Path:
@@ -184,11 +202,9 @@ def cot_step_curves(cells, path: Path, title: str) -> Path:
     from studies.study1 import h_diversity
 
     trained = [c for c in cells if any(r.per_index_curves is not None for r in c.cot)]
-    cols = min(3, max(1, len(trained)))
-    rows = max(1, -(-len(trained) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.3 * rows), squeeze=False)
+    fig, axes = panel_grid(len(trained))
     colors = plt.get_cmap("viridis")
-    for ax, c in zip(axes.ravel(), trained):
+    for ax, c in zip(axes, trained):
         runs = [r for r in c.cot if r.per_index_curves is not None]
         steps = runs[0].steps
         curves = np.array([r.per_index_curves[:, : len(steps)] for r in runs if len(r.steps) == len(steps)])
@@ -196,23 +212,15 @@ def cot_step_curves(cells, path: Path, title: str) -> Path:
         for k in range(chain):
             color = colors(k / max(1, chain - 1) * 0.85)
             label = f"y{k + 1}" + (" (answer)" if k == chain - 1 else "")
-            ax.plot(steps, curves[:, k].mean(axis=0), color=color, label=label)
-            ax.fill_between(steps, curves[:, k].min(axis=0), curves[:, k].max(axis=0), color=color, alpha=0.15, lw=0)
+            band(ax, steps, curves[:, k], color, label, 0.15)
         a = c.args
         ax.set_title(
             f"{c.cell} ({len(curves)} seed{'s' * (len(curves) != 1)})\nH {h_diversity(a)}, DAG {a.dag_strategy}, C={a.chain_length}",
             fontsize=8,
         )
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("step")
         ax.set_ylabel("accuracy of the chain token")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    for ax in axes.ravel()[len(trained) :]:
-        ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return save(fig, path)
+    return finish_panels(fig, axes, len(trained), title, path)
 
 
 def study1_figures(cells, fig_dir: Path, stem: str = "study1") -> dict[str, Path]:
