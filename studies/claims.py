@@ -106,6 +106,37 @@ def cot_speeds_transition(cells: list[CellResult], effects: list[CellEffects] | 
     return Claim(PAPER_1, f"{claim} ({where})", measured, verdict(pooled, -1), scope([e.cell for e in regime]))
 
 
+# What the answer reads, by DAG strategy: the locality axis of Study 1.
+DAG_READS = {"markov": "the answer reads the chain", "inputs": "the answer reads only the inputs"}
+
+
+def cot_speeds_transition_by_dag(cells: list[CellResult], effects: list[CellEffects] | None = None) -> list[Claim]:
+    """The pooled transition claim within each DAG strategy of the in-context regime (when it has more than one).
+
+    The locality axis is part of the design, so each stratum gets its own verdict: pooling cells
+    where the answer reads the chain with cells where it does not averages two opposite predictions.
+    """
+    effects = effects if effects is not None else [cell_effects(c) for c in _trained(cells)]
+    regime = transition_regime(effects)
+    dags = list(dict.fromkeys(e.cell.args.dag_strategy for e in regime))
+    if len(dags) < 2 or not in_context(regime[0].cell):
+        return []
+    out = []
+    for dag in dags:
+        stratum = [e for e in regime if e.cell.args.dag_strategy == dag]
+        pooled = pooled_transition(stratum)
+        reached = sum(e.reached_standard for e in stratum), sum(e.reached_cot for e in stratum)
+        measured = (
+            f"{len(stratum)} timed cell(s), DAG {dag}: cot − std transition step pooled over {pooled.n} pairs "
+            + _effect_text(pooled, "mean difference", unit=" steps")
+            + f"; reached skill 0.5: standard {reached[0]}, cot {reached[1]} of {pooled.n}; final skill cot − std "
+            + _effect_text(pooled_final_skill(stratum), "", 2)
+        )
+        claim = f"CoT speeds up the accuracy transition where {DAG_READS.get(dag, f'the DAG is {dag}')} (H in context)"
+        out.append(Claim(PAPER_1, claim, measured, verdict(pooled, -1), scope([e.cell for e in stratum])))
+    return out
+
+
 def locality_matters(cells: list[CellResult], effects: list[CellEffects] | None = None) -> Claim:
     """Markov minus inputs of the mean paired cot - standard transition difference (negative supports)."""
     claim = "CoT's speed-up is larger when the answer reads the chain (Markov DAG) than when it reads only the inputs"
@@ -182,6 +213,7 @@ def study1_claims(cells: list[CellResult]) -> list[Claim]:
     effects = [cell_effects(c) for c in _trained(cells)]
     return [
         cot_speeds_transition(cells, effects),
+        *cot_speeds_transition_by_dag(cells, effects),
         locality_matters(cells, effects),
         diversity_helps(cells, effects),
         depth_with_few_examples(cells),
@@ -282,6 +314,8 @@ def transition_headline(cells: list[CellResult]) -> str:
             + _effect_text(pooled, "", unit=" steps")
             + f", {verdict(pooled, -1)}."
         )
+    for claim in cot_speeds_transition_by_dag(cells, effects):
+        text += f" {claim.claim[0].upper()}{claim.claim[1:]}: {claim.measured}; {claim.verdict}."
     locality = locality_contrasts(effects)
     if locality:
         effect = pooled_contrast(locality)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from studies.claims import (
     all_claims,
     cot_speeds_transition,
+    cot_speeds_transition_by_dag,
     diversity_helps,
     hidden_cost,
     locality_matters,
@@ -27,6 +28,22 @@ def test_transition_claim_pools_the_in_context_cells():
     reversed_ = cot_speeds_transition([cell("a", FAST, SLOW), cell("b", FAST, SLOW, chain_length=3)])
     assert reversed_.verdict.startswith("contradicted")
     assert cot_speeds_transition([cell("n", (None,) * 3, (None,) * 3)]).verdict == "not tested"
+
+
+def test_transition_claim_per_dag_strategy_gets_its_own_verdict():
+    cells = [
+        cell("m2", SLOW, FAST),
+        cell("m3", SLOW, FAST, chain_length=3),
+        cell("i2", FAST, SLOW, dag_strategy="inputs"),
+        cell("i3", FAST, SLOW, chain_length=3, dag_strategy="inputs"),
+    ]
+    markov, inputs = cot_speeds_transition_by_dag(cells)
+    assert "reads the chain" in markov.claim and markov.verdict.startswith("supported")
+    assert "reads only the inputs" in inputs.claim and inputs.verdict.startswith("contradicted")
+    assert "DAG markov: cot − std transition step pooled over 10 pairs mean difference −1200" in markov.measured
+    assert "`m2`, `m3`" in markov.distance and "i2" not in markov.distance
+    assert cot_speeds_transition(cells).verdict.startswith("inconclusive")  # the two strata cancel when pooled
+    assert cot_speeds_transition_by_dag(cells[:2]) == []  # one DAG strategy: the pooled claim says it all
 
 
 def test_locality_claim_needs_matched_cells():
