@@ -161,24 +161,30 @@ def forest_plot(cells, path: Path, title: str) -> Path:
 
     effects = [e for e in (cell_effects(c) for c in cells) if e.transition is not None]
     regime = transition_regime(effects)
-    pooled = pooled_transition(regime)
+    pooled = [(f"pooled, {len(regime)} cells", pooled_transition(regime))]
+    dags = list(dict.fromkeys(e.cell.args.dag_strategy for e in regime))
+    if len(dags) > 1:  # each DAG strategy pooled too: the locality axis predicts opposite signs
+        for dag in dags:
+            stratum = [e for e in regime if e.cell.args.dag_strategy == dag]
+            pooled.append((f"pooled, DAG {dag}, {len(stratum)} cells", pooled_transition(stratum)))
+    pooled = [(label, effect) for label, effect in pooled if effect is not None]
     rows = [(e.cell.cell, e.cell.args, e.transition, e) for e in effects]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * (len(rows) + 1) + 1.4))
-    labels = []
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * (len(rows) + len(pooled)) + 1.4))
+    labels, ticks = [], []
     for y, (name, a, effect, e) in enumerate(reversed(rows)):
         color = "0.6" if not e.timed else ("tab:orange" if effect.high < 0 else "tab:blue" if effect.low > 0 else "k")
         # orange / blue: the interval lies below / above 0; black: it spans 0; grey: no run reached skill 0.5
         ax.plot([effect.low, effect.high], [y, y], color=color, linewidth=2)
         ax.plot([effect.mean], [y], "o", color=color)
         labels.append(f"{name} (H {h_diversity(a)}, {a.dag_strategy}, C={a.chain_length}; n={effect.n})")
-    if pooled is not None:
-        y = -1.3
-        ax.plot([pooled.low, pooled.high], [y, y], color="k", linewidth=3)
-        ax.plot([pooled.mean], [y], "D", color="k")
-        labels.insert(0, f"pooled, {len(regime)} cells (n={pooled.n})")
-        ax.set_yticks([-1.3, *range(len(rows))], labels)
-    else:
-        ax.set_yticks(range(len(rows)), labels)
+        ticks.append(y)
+    for i, (label, effect) in enumerate(pooled):
+        y = -1.3 - i
+        ax.plot([effect.low, effect.high], [y, y], color="k", linewidth=3)
+        ax.plot([effect.mean], [y], "D", color="k")
+        labels.append(f"{label} (n={effect.n})")
+        ticks.append(y)
+    ax.set_yticks(ticks, labels)
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_xlabel(
         "cot − standard transition step (steps; < 0: cot reaches skill 0.5 first), mean [95% CI]\n"
