@@ -15,6 +15,7 @@ from studies.effects import (
     CellEffects,
     Contrast,
     cell_effects,
+    dag_strata,
     diversity_contrasts,
     dz_text,
     in_context,
@@ -91,19 +92,26 @@ def cot_speeds_transition(cells: list[CellResult], effects: list[CellEffects] | 
     verdicts = [transition_verdict(e) for e in regime]
     counts = {w: sum(v.startswith(w) for v in verdicts) for w in ("supported", "contradicted", "inconclusive")}
     pooled = pooled_transition(regime)
-    reached = sum(e.reached_standard for e in regime), sum(e.reached_cot for e in regime)
     measured = (
         f"{len(regime)} timed cell(s) with {where}: cot − std transition step (first step with skill ≥ 0.5, "
         f"a run that never reached counted at its budget) supported in {counts['supported']}, contradicted in "
-        f"{counts['contradicted']}, inconclusive in {counts['inconclusive']}; pooled over {pooled.n} pairs "
-        + _effect_text(pooled, "mean difference", unit=" steps")
-        + f"; reached skill 0.5: standard {reached[0]}, cot {reached[1]} of {pooled.n}; final skill cot − std "
-        + _effect_text(pooled_final_skill(regime), "", 2)
+        f"{counts['contradicted']}, inconclusive in {counts['inconclusive']}; " + _pooled_text(regime, pooled)
     )
     untimed = [e for e in effects if not e.timed]
     if untimed:
         measured += "; no run reached skill 0.5 in " + ", ".join(f"`{e.cell.cell}`" for e in untimed)
     return Claim(PAPER_1, f"{claim} ({where})", measured, verdict(pooled, -1), scope([e.cell for e in regime]))
+
+
+def _pooled_text(cells: list[CellEffects], pooled: Effect) -> str:
+    """The pooled transition difference, how many runs reached skill 0.5, and the pooled final skill."""
+    reached = sum(e.reached_standard for e in cells), sum(e.reached_cot for e in cells)
+    return (
+        f"pooled over {pooled.n} pairs "
+        + _effect_text(pooled, "mean difference", unit=" steps")
+        + f"; reached skill 0.5: standard {reached[0]}, cot {reached[1]} of {pooled.n}; final skill cot − std "
+        + _effect_text(pooled_final_skill(cells), "", 2)
+    )
 
 
 # What the answer reads, by DAG strategy: the locality axis of Study 1.
@@ -118,19 +126,13 @@ def cot_speeds_transition_by_dag(cells: list[CellResult], effects: list[CellEffe
     """
     effects = effects if effects is not None else [cell_effects(c) for c in _trained(cells)]
     regime = transition_regime(effects)
-    dags = list(dict.fromkeys(e.cell.args.dag_strategy for e in regime))
-    if len(dags) < 2 or not in_context(regime[0].cell):
+    if not regime or not in_context(regime[0].cell):
         return []
     out = []
-    for dag in dags:
-        stratum = [e for e in regime if e.cell.args.dag_strategy == dag]
+    for dag, stratum in dag_strata(regime):
         pooled = pooled_transition(stratum)
-        reached = sum(e.reached_standard for e in stratum), sum(e.reached_cot for e in stratum)
-        measured = (
-            f"{len(stratum)} timed cell(s), DAG {dag}: cot − std transition step pooled over {pooled.n} pairs "
-            + _effect_text(pooled, "mean difference", unit=" steps")
-            + f"; reached skill 0.5: standard {reached[0]}, cot {reached[1]} of {pooled.n}; final skill cot − std "
-            + _effect_text(pooled_final_skill(stratum), "", 2)
+        measured = f"{len(stratum)} timed cell(s), DAG {dag}: cot − std transition step " + _pooled_text(
+            stratum, pooled
         )
         claim = f"CoT speeds up the accuracy transition where {DAG_READS.get(dag, f'the DAG is {dag}')} (H in context)"
         out.append(Claim(PAPER_1, claim, measured, verdict(pooled, -1), scope([e.cell for e in stratum])))

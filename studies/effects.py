@@ -119,6 +119,17 @@ def transition_regime(effects: list[CellEffects]) -> list[CellEffects]:
     return [e for e in timed if in_context(e.cell)] or timed
 
 
+def dag_strata(regime: list[CellEffects]) -> list[tuple[str, list[CellEffects]]]:
+    """The cells grouped by DAG strategy, in card order; empty with one strategy (the pool says it all).
+
+    The locality axis predicts opposite signs in its strata, so each is pooled on its own too.
+    """
+    dags = list(dict.fromkeys(e.cell.args.dag_strategy for e in regime))
+    if len(dags) < 2:
+        return []
+    return [(dag, [e for e in regime if e.cell.args.dag_strategy == dag]) for dag in dags]
+
+
 def pooled_final_skill(effects: list[CellEffects], seed: int = 0) -> Effect | None:
     """The paired cot - standard final-skill effect over every pair of the given cells together."""
     pairs = [pair for e in effects for pair in e.cell.pairs]

@@ -156,17 +156,15 @@ def forest_plot(cells, path: Path, title: str) -> Path:
     """
     import matplotlib.pyplot as plt
 
-    from studies.effects import cell_effects, pooled_transition, transition_regime
+    from studies.effects import cell_effects, dag_strata, pooled_transition, transition_regime
     from studies.study1 import h_diversity
 
     effects = [e for e in (cell_effects(c) for c in cells) if e.transition is not None]
     regime = transition_regime(effects)
     pooled = [(f"pooled, {len(regime)} cells", pooled_transition(regime))]
-    dags = list(dict.fromkeys(e.cell.args.dag_strategy for e in regime))
-    if len(dags) > 1:  # each DAG strategy pooled too: the locality axis predicts opposite signs
-        for dag in dags:
-            stratum = [e for e in regime if e.cell.args.dag_strategy == dag]
-            pooled.append((f"pooled, DAG {dag}, {len(stratum)} cells", pooled_transition(stratum)))
+    pooled += [
+        (f"pooled, DAG {dag}, {len(cells)} cells", pooled_transition(cells)) for dag, cells in dag_strata(regime)
+    ]
     pooled = [(label, effect) for label, effect in pooled if effect is not None]
     rows = [(e.cell.cell, e.cell.args, e.transition, e) for e in effects]
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * (len(rows) + len(pooled)) + 1.4))
