@@ -142,22 +142,15 @@ def logistic_fit(steps: np.ndarray, values: np.ndarray, grid: int = 121) -> Logi
 
 # ---- significance ------------------------------------------------------------------------------
 def permutation_test(a, b, alternative: str = "two-sided") -> float:
-    """Exact two-sample permutation test of the difference of means (every split of the pooled values).
+    """Two-sample permutation test of the difference of means (every split of the pooled values, or
+    :data:`N_RESAMPLES` sampled splits, seed 0, beyond :data:`EXACT_LIMIT` of them).
 
     ``alternative``: ``"less"`` tests mean(a) < mean(b), ``"greater"`` the reverse. With n values
     per side the smallest attainable two-sided p is 2 / C(2n, n) (0.1 for n = 3).
     """
-    from itertools import combinations
-
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    pooled, n = np.concatenate([a, b]), len(a)
-    observed = a.mean() - b.mean()
-    total = pooled.sum()
-    diffs = []
-    for chosen in combinations(range(len(pooled)), n):
-        s = pooled[list(chosen)].sum()
-        diffs.append(s / n - (total - s) / len(b))
-    return _p_value(np.array(diffs), observed, alternative)
+    null, exact = _split_null(a, b, np.random.default_rng(0))
+    return _permutation_p(null, exact, a.mean() - b.mean(), alternative)
 
 
 def paired_permutation_test(a, b, alternative: str = "two-sided") -> float:
@@ -168,19 +161,22 @@ def paired_permutation_test(a, b, alternative: str = "two-sided") -> float:
     """
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     null, exact = _sign_flip_null(d, np.random.default_rng(0))
-    p = _p_value(null, d.mean(), alternative)
-    return p if exact else (p * len(null) + 1) / (len(null) + 1)
+    return _permutation_p(null, exact, d.mean(), alternative)
 
 
-def _p_value(null: np.ndarray, observed: float, alternative: str) -> float:
+def _permutation_p(null: np.ndarray, exact: bool, observed: float, alternative: str = "two-sided") -> float:
+    """The share of the null at least as extreme as ``observed``. A sampled null leaves out the
+    observed labelling; counting it keeps p > 0 and the test valid."""
     tol = 1e-12
     if alternative == "two-sided":
-        return float(np.mean(np.abs(null) >= abs(observed) - tol))
-    if alternative == "less":
-        return float(np.mean(null <= observed + tol))
-    if alternative == "greater":
-        return float(np.mean(null >= observed - tol))
-    raise ValueError(f"alternative must be 'two-sided', 'less' or 'greater'; got {alternative!r}")
+        hits = int((np.abs(null) >= abs(observed) - tol).sum())
+    elif alternative == "less":
+        hits = int((null <= observed + tol).sum())
+    elif alternative == "greater":
+        hits = int((null >= observed - tol).sum())
+    else:
+        raise ValueError(f"alternative must be 'two-sided', 'less' or 'greater'; got {alternative!r}")
+    return hits / len(null) if exact else (hits + 1) / (len(null) + 1)
 
 
 def ranges_separate(a, b) -> bool:
@@ -259,15 +255,9 @@ def _sign_flip_null(d: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray
     return (signs * d).mean(axis=1), False
 
 
-def _two_sided(null: np.ndarray, observed: float, exact: bool) -> float:
-    hits = int((np.abs(null) >= abs(observed) - 1e-12).sum())
-    # a sampled null leaves out the observed labelling; counting it keeps p > 0 and the test valid
-    return hits / len(null) if exact else (hits + 1) / (len(null) + 1)
-
-
 def _floor(null: np.ndarray, exact: bool) -> float:
     # sampled: the observed labelling alone can be as extreme
-    return _two_sided(null, float(np.abs(null).max()), exact) if exact else 1 / (len(null) + 1)
+    return _permutation_p(null, exact, float(np.abs(null).max())) if exact else 1 / (len(null) + 1)
 
 
 def paired_effect(a, b, seed: int = 0, level: float = LEVEL) -> Effect:
@@ -284,7 +274,7 @@ def paired_effect(a, b, seed: int = 0, level: float = LEVEL) -> Effect:
     if len(d) >= 2:
         dz_low, dz_high = _interval(_dz(means, samples.std(axis=1, ddof=1), _tolerance(d)), level)
     null, exact = _sign_flip_null(d, rng)
-    p = _two_sided(null, float(d.mean()), exact)
+    p = _permutation_p(null, exact, float(d.mean()))
     return Effect(len(d), float(d.mean()), low, high, p, _floor(null, exact), exact, dz, dz_low, dz_high)
 
 
@@ -330,4 +320,4 @@ def stratified_effect(strata, seed: int = 0, level: float = LEVEL) -> Effect:
         null = sum(n[rng.integers(0, len(n), N_RESAMPLES)] for n, _ in nulls)
     null = null / len(strata)
     n_values = sum(len(a) + len(b) for a, b in strata)
-    return Effect(n_values, observed, low, high, _two_sided(null, observed, exact), _floor(null, exact), exact)
+    return Effect(n_values, observed, low, high, _permutation_p(null, exact, observed), _floor(null, exact), exact)
