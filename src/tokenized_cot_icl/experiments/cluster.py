@@ -15,7 +15,6 @@ trainer resumes from the run's last checkpoint.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokenized_cot_icl.experiments.scheduler import TIMINGS_FILE, PlannedRun, is_finished, plan_runs, read_json
+from tokenized_cot_icl.experiments.scheduler import PlannedRun, is_finished, plan_runs, record_timings
 from tokenized_cot_icl.training.launch import thread_env, train_command
 
 EXECUTORS = ("slurm", "local")
@@ -197,7 +196,6 @@ def submit_card(
 def wait(submission: Submission) -> Submission:
     """Waits for every submitted key; marks each done or failed and records wall times in ``timings.json``."""
     pending = [s for s in submission.keys if s.status == "submitted"]
-    timings_path = submission.runs_dir / TIMINGS_FILE
     for status, job in zip(pending, submission.jobs):
         try:
             result = job.result()
@@ -207,9 +205,7 @@ def wait(submission: Submission) -> Submission:
         status.status, status.seconds = "done", result["seconds"]
     finished = {s.name: s.seconds for s in pending if s.status == "done"}
     if finished:  # one writer: the submitting process, after the tasks
-        timings = read_json(timings_path, {})
-        timings.update(finished)
-        timings_path.write_text(json.dumps(timings, indent=2) + "\n")
+        record_timings(submission.runs_dir, finished)
     return submission
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tokenized_cot_icl.foundation.config import Args
+from tokenized_cot_icl.foundation.io import write_text
 from tokenized_cot_icl.training.launch import thread_env, train_command
 
 if TYPE_CHECKING:
@@ -134,6 +135,15 @@ def read_json(path: Path, default):
     return json.loads(path.read_text()) if path.exists() else default
 
 
+def record_timings(runs_dir: Path, seconds: Mapping[str, float]) -> dict[str, float]:
+    """Merges runs' training wall seconds into ``runs_dir/timings.json`` (written whole: a crash keeps the
+    old record) and returns the record. The scheduler and the cluster submitter both write through here."""
+    path = Path(runs_dir) / TIMINGS_FILE
+    timings = {**read_json(path, {}), **seconds}
+    write_text(path, json.dumps(timings, indent=2) + "\n")
+    return timings
+
+
 @dataclass
 class Budget:
     """Stops launching new runs once ``minutes`` of training wall time are spent (None: no limit).
@@ -211,8 +221,7 @@ def train_all(
             seconds = time.time() - entry.started
             if budget is not None:
                 budget.spent_s += seconds
-            timings[entry.run.name] = round(seconds, 1)
-            timings_path.write_text(json.dumps(timings, indent=2) + "\n")
+            timings = record_timings(output_dir, {entry.run.name: round(seconds, 1)})
             print(f"  finished {entry.run.name} in {seconds:.0f} s", flush=True)
             if summaries is not None:
                 summaries.get(entry.run, output_dir, timings[entry.run.name])

@@ -35,6 +35,7 @@ import numpy as np
 
 from tokenized_cot_icl.analysis.runs import metric_series
 from tokenized_cot_icl.foundation.config import Args
+from tokenized_cot_icl.foundation.io import write_text
 
 if TYPE_CHECKING:
     from tokenized_cot_icl.experiments.scheduler import PlannedRun
@@ -70,9 +71,7 @@ def write_summary(path: str | os.PathLike, summary: Mapping[str, Any]) -> Path:
     if path.exists() and path.read_text() == text:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
     return path
 
 
