@@ -16,17 +16,17 @@ for byte the same, with or without runs/:
 
     python scripts/reproduce.py --no-train
 
-The committed summaries came from `cot-icl reproduce` (training only) with one thread per run on
-2 CPU cores, Study 1 two runs at a time and Study 2 one at a time, then this script with
-``--no-train`` (Study 1's cells train in the card's order, so a session finishes whole cells):
+The committed summaries were trained with one thread per run on 2 CPU cores: the first ones by
+`cot-icl reproduce` (training only), Study 1 two runs at a time and Study 2 one at a time, the rest
+of Study 1 by this script, which trains only the planned runs that have no summary (Study 1's cells
+train in the card's order, so an interrupted training leaves whole cells behind it):
 
     cot-icl reproduce --cards study1_in_context --jobs 2 --threads 1
     cot-icl reproduce --cards study2_cot_recipe --jobs 1 --threads 1
-    python scripts/reproduce.py --no-train
+    python scripts/reproduce.py --jobs 2 --threads 1
 
-A later session resumes from a clean checkout with ``python scripts/reproduce.py --jobs 2 --threads 1``:
-it trains only the planned runs that have no summary (``cot-icl reproduce`` alone does not read the
-summaries, so it would retrain runs whose directories are gone).
+``cot-icl reproduce`` alone does not read the summaries, so from a clean checkout it would retrain
+runs whose directories are gone; this script does not.
 
 Other cards (e.g. the earlier ``reproduction`` settings) can be added with ``--cards``.
 """
