@@ -274,7 +274,7 @@ def document(
         "```",
         "",
         "Each finished run leaves its summary in `docs/experiments/<card>/`; a run with a summary is never "
-        "trained again, so a later session resumes a study where it stopped, and `--no-train` rewrites the "
+        "trained again, so running the script again resumes a study where it stopped, and `--no-train` rewrites the "
         "same bytes with or without the run directories. `--budget-minutes M` stops starting new runs once M "
         "minutes of training wall time are spent (finished runs count); the compute row of each study says how "
         "many of its planned runs finished.",
